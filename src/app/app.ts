@@ -1,0 +1,58 @@
+// Composition root: wires the store, clock, ledger, payment provider and use cases.
+import type { Store } from '../store/db.js';
+import { Ledger } from '../ledger/ledger.js';
+import { SandboxClock, systemClock, type Clock } from '../scheduler/clock.js';
+import { SandboxPaymentProvider } from '../payments/sandbox.js';
+import type { PaymentProvider } from '../payments/provider.js';
+import type { Services } from '../services/context.js';
+import { SettingsService } from '../services/settings.js';
+import { PartyService } from '../services/parties.js';
+import { CardRefundService } from '../services/card-refunds.js';
+import { TopUpService } from '../services/top-ups.js';
+import { ChargeService } from '../services/charges.js';
+import { AdjustmentService } from '../services/adjustments.js';
+import { ApiKeyService } from '../services/api-keys.js';
+
+export type Mode = 'sandbox' | 'live';
+
+export interface App {
+  mode: Mode;
+  services: Services;
+  sandboxClock: SandboxClock | null;
+  apiKeys: ApiKeyService;
+  parties: PartyService;
+  cardRefunds: CardRefundService;
+  topUps: TopUpService;
+  charges: ChargeService;
+  adjustments: AdjustmentService;
+}
+
+export async function createApp(store: Store, options: { mode?: Mode; payments?: PaymentProvider } = {}): Promise<App> {
+  const mode = options.mode ?? 'sandbox';
+  const sandboxClock = mode === 'sandbox' ? new SandboxClock(store) : null;
+  if (sandboxClock) await sandboxClock.refresh();
+  const clock: Clock = sandboxClock ?? systemClock;
+  if (mode === 'live' && !options.payments) {
+    throw new Error('live mode needs a real payment provider; only the sandbox provider exists so far');
+  }
+  const services: Services = {
+    store,
+    ledger: new Ledger(),
+    clock,
+    payments: options.payments ?? new SandboxPaymentProvider(),
+    settings: new SettingsService(clock),
+  };
+  const parties = new PartyService(services);
+  const cardRefunds = new CardRefundService(services);
+  return {
+    mode,
+    services,
+    sandboxClock,
+    apiKeys: new ApiKeyService(clock, mode),
+    parties,
+    cardRefunds,
+    topUps: new TopUpService(services, parties, cardRefunds),
+    charges: new ChargeService(services),
+    adjustments: new AdjustmentService(services, parties),
+  };
+}

@@ -1,0 +1,95 @@
+// The demo business seeded on first start in sandbox mode: customers with credit,
+// providers, charges, a refund, a correction and a reversal — seed 001 to try at once.
+import type { App } from './app.js';
+import type { Actor } from '../services/context.js';
+import { generateSecret } from '../services/api-keys.js';
+
+export interface DemoLogin {
+  role: 'customer' | 'provider';
+  name: string;
+  id: string;
+  key: string;
+}
+
+export interface DemoInfo {
+  adminKey: string;
+  logins: DemoLogin[];
+  seeded: boolean;
+}
+
+const CUSTOMERS = [
+  { name: 'Ada Lovelace', email: 'ada@example.com', topUp: 10_000 },
+  { name: 'Grace Hopper', email: 'grace@example.com', topUp: 5_000 },
+  { name: 'Alan Turing', email: 'alan@example.com', topUp: 2_500 },
+];
+const PROVIDERS = [
+  { name: 'Studio Lumen (photographer)', email: 'lumen@example.com' },
+  { name: 'Mia Stage (performer)', email: 'mia@example.com' },
+];
+
+/** Returns the demo info, seeding the business first if the database is empty. */
+export async function ensureDemo(app: App, adminKeyFromEnv: string | undefined): Promise<DemoInfo> {
+  const { store } = app.services;
+  const existing = await store.db.selectFrom('sandbox_demo').selectAll().executeTakeFirst();
+  if (existing) return { adminKey: adminKeyFromEnv ?? existing.admin_key, logins: existing.logins as DemoLogin[], seeded: false };
+  const anyCustomer = await store.db.selectFrom('customers').select('id').limit(1).executeTakeFirst();
+  const adminKey = adminKeyFromEnv ?? generateSecret('admin', 'sandbox');
+  if (!adminKeyFromEnv) await app.apiKeys.ensureAdminKey(store.db, adminKey, 'demo admin');
+  if (anyCustomer) {
+    await store.db.insertInto('sandbox_demo').values({ admin_key: adminKey, logins: '[]' }).onConflict((oc) => oc.doNothing()).execute();
+    return { adminKey, logins: [], seeded: false };
+  }
+  const logins = await seedDemoBusiness(app);
+  await store.db
+    .insertInto('sandbox_demo')
+    .values({ admin_key: adminKey, logins: JSON.stringify(logins) })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  return { adminKey, logins, seeded: true };
+}
+
+export async function seedDemoBusiness(app: App): Promise<DemoLogin[]> {
+  const admin: Actor = { role: 'admin', keyId: 'demo-seed' };
+  const tx = app.services.store.transaction.bind(app.services.store);
+  const logins: DemoLogin[] = [];
+  const customers = [];
+  for (const c of CUSTOMERS) {
+    const customer = await tx((trx) => app.parties.createCustomer(trx, { email: c.email, name: c.name }));
+    await tx((trx) =>
+      app.topUps.create(trx, {
+        customerId: customer.id,
+        amountMinor: c.topUp,
+        currency: 'USD',
+        paymentMethod: 'pm_card_visa',
+        actor: admin,
+        idempotencyKey: `demo-top-up-${customer.id}`,
+      }),
+    );
+    const key = await tx((trx) => app.apiKeys.create(trx, { role: 'customer', customerId: customer.id, label: 'demo login' }));
+    logins.push({ role: 'customer', name: c.name, id: customer.id, key: key.key });
+    customers.push(customer);
+  }
+  const providers = [];
+  for (const p of PROVIDERS) {
+    const provider = await tx((trx) => app.parties.createProvider(trx, p));
+    const key = await tx((trx) => app.apiKeys.create(trx, { role: 'provider', providerId: provider.id, label: 'demo login' }));
+    logins.push({ role: 'provider', name: p.name, id: provider.id, key: key.key });
+    providers.push(provider);
+  }
+  const [ada, grace, alan] = customers as [typeof customers[0], typeof customers[0], typeof customers[0]];
+  const [lumen, mia] = providers as [typeof providers[0], typeof providers[0]];
+  // Seed 001, example 1: a private chat whose webcam was broken, refunded in part.
+  const chat = await tx((trx) =>
+    app.charges.create(trx, { customerId: ada.id, providerId: mia.id, amountMinor: 1_500, currency: 'USD', description: 'Private chat, 15 minutes', actor: admin }),
+  );
+  await tx((trx) => app.charges.refund(trx, chat.id, { amountMinor: 500, reason: 'Webcam broken for the first 5 minutes', actor: admin }));
+  await tx((trx) =>
+    app.charges.create(trx, { customerId: grace.id, providerId: lumen.id, amountMinor: 2_000, currency: 'USD', description: 'Photo review session', actor: admin }),
+  );
+  // Seed 001, "delete a wrong entry": a correction made by mistake, then reversed.
+  const wrong = await tx((trx) => app.adjustments.correct(trx, { customerId: alan.id, amountMinor: 1_000, currency: 'USD', memo: 'Goodwill credit (entered twice by mistake)', actor: admin }));
+  await tx((trx) => app.adjustments.reverse(trx, wrong.id, { memo: 'Wrong entry: duplicate goodwill credit', actor: admin }));
+  // Seed 001, example 2: a customer withdraws; a negative correction to zero.
+  await tx((trx) => app.adjustments.correct(trx, { customerId: alan.id, amountMinor: -2_500, currency: 'USD', memo: 'Withdrawal requested by customer; paid back by bank transfer', actor: admin }));
+  return logins;
+}

@@ -1,0 +1,87 @@
+// Running Settle: open the database, migrate, wire the app, listen, run background
+// upkeep, and shut down gracefully (in-flight requests finish, the database closes).
+import pino, { type Logger } from 'pino';
+import { openStore, type Store } from '../store/db.js';
+import { migrate } from '../store/migrate.js';
+import { createApp, type App, type Mode } from './app.js';
+import { buildHttpApp, type HttpServer } from '../http/app.js';
+import { purgeIdempotencyKeys } from '../http/idempotency.js';
+import { ensureDemo, type DemoInfo } from './demo.js';
+
+export interface ServerConfig {
+  databaseUrl?: string;
+  dataDir: string;
+  host: string;
+  port: number;
+  mode: Mode;
+  adminKey?: string;
+  logLevel: string;
+  seedDemo: boolean;
+  poolSize?: number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const mode = (env.SETTLE_MODE ?? 'sandbox') as Mode;
+  if (mode !== 'sandbox' && mode !== 'live') throw new Error(`SETTLE_MODE must be sandbox or live, not ${mode}`);
+  return {
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    dataDir: env.SETTLE_DATA_DIR ?? './.settle',
+    host: env.HOST ?? '127.0.0.1',
+    port: Number(env.PORT ?? 4000),
+    mode,
+    ...(env.SETTLE_ADMIN_KEY ? { adminKey: env.SETTLE_ADMIN_KEY } : {}),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    seedDemo: env.SETTLE_SEED_DEMO !== '0',
+    ...(env.SETTLE_DB_POOL ? { poolSize: Number(env.SETTLE_DB_POOL) } : {}),
+  };
+}
+
+export async function openConfiguredStore(config: ServerConfig): Promise<Store> {
+  return openStore({ url: config.databaseUrl ?? '', dataDir: config.dataDir, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
+}
+
+export interface RunningServer {
+  app: App;
+  http: HttpServer;
+  url: string;
+  demo: DemoInfo | null;
+  stop(): Promise<void>;
+}
+
+const REFUND_RESUME_EVERY_MS = 30_000;
+const IDEMPOTENCY_PURGE_EVERY_MS = 60 * 60 * 1000;
+const IDEMPOTENCY_KEEP_MS = 48 * 60 * 60 * 1000;
+
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const store = await openConfiguredStore(config);
+  const applied = await migrate(store);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const app = await createApp(store, { mode: config.mode });
+  if (config.adminKey) await app.apiKeys.ensureAdminKey(store.db, config.adminKey, 'SETTLE_ADMIN_KEY');
+  const demo = config.mode === 'sandbox' && config.seedDemo ? await ensureDemo(app, config.adminKey) : null;
+  const http = await buildHttpApp(app, { logger });
+  await http.listen({ host: config.host, port: config.port });
+  const address = http.server.address();
+  const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : `http://${config.host}:${config.port}`;
+
+  // Background upkeep. Refunds left pending by a crash are finished at start and then
+  // regularly; old idempotency records (kept ≥ 24 h) are dropped after 48 h.
+  const resume = () => app.cardRefunds.resumeStaleRefunds().catch((err) => logger.error({ err }, 'resuming refunds failed'));
+  void app.cardRefunds.resumeStaleRefunds(0).catch((err) => logger.error({ err }, 'resuming refunds failed'));
+  const timers = [
+    setInterval(resume, REFUND_RESUME_EVERY_MS),
+    setInterval(() => {
+      void purgeIdempotencyKeys(store.db, new Date(Date.now() - IDEMPOTENCY_KEEP_MS)).catch((err) => logger.error({ err }, 'purging idempotency keys failed'));
+    }, IDEMPOTENCY_PURGE_EVERY_MS),
+  ];
+  timers.forEach((t) => t.unref());
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      timers.forEach(clearInterval);
+      await http.close(); // stops accepting, waits for in-flight requests
+      await store.close();
+    })());
+  return { app, http, url, demo, stop };
+}

@@ -1,0 +1,124 @@
+// The `settle` command for operators.
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { configFromEnv, openConfiguredStore, startServer } from '../app/server.js';
+import { migrate } from '../store/migrate.js';
+import { createApp } from '../app/app.js';
+import { checkLedger } from '../ledger/check.js';
+import { ensureDemo } from '../app/demo.js';
+import { SettleError } from '../domain/errors.js';
+import { printBanner } from './banner.js';
+
+const HELP = `settle — services paid in advance, kept right to the cent
+
+Usage: settle <command> [options]
+
+  serve                      run the API server (PORT, HOST, DATABASE_URL, SETTLE_DATA_DIR, SETTLE_MODE, SETTLE_ADMIN_KEY)
+  migrate                    apply database migrations and exit
+  seed                       seed the demo business if the database is empty (sandbox)
+  check                      prove the ledger: re-derive every balance from the postings (exit 1 on any problem)
+  keys create --role R       create an API key: --role admin | customer --customer cus_… | provider --provider prv_…
+
+Database: DATABASE_URL=postgres://… for PostgreSQL, memory:// for in-memory PGlite,
+otherwise PGlite on disk in SETTLE_DATA_DIR (default ./.settle).`;
+
+async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
+  const config = configFromEnv();
+  const store = await openConfiguredStore(config);
+  try {
+    await migrate(store);
+    return await fn(await createApp(store, { mode: config.mode }));
+  } finally {
+    await store.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const config = configFromEnv();
+      const logger = pino({ level: config.logLevel });
+      const started = Date.now();
+      const running = await startServer(config, logger);
+      printBanner(running, config, Date.now() - started);
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (signals++ > 0) process.exit(1); // second Ctrl-C: leave now
+        logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        running.stop().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      return new Promise<number>(() => {}); // runs until a signal
+    }
+    case 'migrate': {
+      const config = configFromEnv();
+      const store = await openConfiguredStore(config);
+      try {
+        const applied = await migrate(store);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'seed':
+      return withApp(async (app) => {
+        const demo = await ensureDemo(app, process.env.SETTLE_ADMIN_KEY);
+        console.log(demo.seeded ? 'demo business seeded' : 'database already has data; nothing seeded');
+        console.log(`admin key: ${demo.adminKey}`);
+        for (const l of demo.logins) console.log(`${l.role} ${l.name} (${l.id}): ${l.key}`);
+        return 0;
+      });
+    case 'check':
+      return withApp(async (app) => {
+        const report = await checkLedger(app.services.store.db);
+        console.log(JSON.stringify(report, null, 2));
+        return report.ok ? 0 : 1;
+      });
+    case 'keys': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { role: { type: 'string' }, customer: { type: 'string' }, provider: { type: 'string' }, label: { type: 'string' } },
+      });
+      if (positionals[0] !== 'create' || !values.role) {
+        console.error('usage: settle keys create --role admin|customer|provider [--customer cus_…] [--provider prv_…] [--label text]');
+        return 2;
+      }
+      const role = values.role as 'admin' | 'customer' | 'provider';
+      return withApp(async (app) => {
+        const key = await app.services.store.transaction((trx) =>
+          app.apiKeys.create(trx, { role, customerId: values.customer, providerId: values.provider, label: values.label ?? 'cli' }),
+        );
+        console.log(key.key);
+        return 0;
+      });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`unknown command: ${command}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof SettleError) console.error(`settle: ${err.code}: ${err.message}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,161 @@
+// Idempotency-Key on POST (Stripe semantics):
+//  - the record (request hash + response) is written in the same database transaction
+//    as the effect, so an effect without its record, or the reverse, cannot exist;
+//  - a repeat with the same body replays the stored response; a different body → 422;
+//  - while the first request with a key is still running here, repeats get 409
+//    (retryable); a repeat on another process waits on the key's unique index and
+//    then replays;
+//  - refusals made while executing (4xx) are stored too, so a retry sees the same answer.
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, conflict, SettleError } from '../domain/errors.js';
+import type { Db, Store, Trx } from '../store/db.js';
+import { errorPayload, toSettleError } from './errors.js';
+
+export interface MutationResult<T> {
+  body: T;
+  status?: number;
+  /** Work after commit (e.g. sending a card refund); its result becomes the response. */
+  after?: () => Promise<T>;
+}
+
+export interface RunOptions<T> {
+  /** What to keep in the idempotency record instead of the body (e.g. without secrets). */
+  storedBody?: (body: T) => unknown;
+}
+
+export interface MutationContext {
+  /** Stable across retries of the same request: pass it to payment providers. */
+  idempotencyKey: string;
+}
+
+const MAX_KEY_LENGTH = 255;
+
+class StoredResponseExists extends Error {}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export class Idempotency {
+  private readonly inFlight = new Set<string>();
+
+  constructor(private readonly store: Store) {}
+
+  async run<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>>,
+    options: RunOptions<T> = {},
+  ): Promise<T> {
+    const header = request.headers['idempotency-key'];
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key === undefined) {
+      return this.execute(request, reply, null, work, options);
+    }
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw badRequest('idempotency_key_invalid', `Idempotency-Key must be 1..${MAX_KEY_LENGTH} characters.`);
+    }
+    const scope = request.actor.keyId;
+    const slot = `${scope}\u0000${key}`;
+    if (this.inFlight.has(slot)) {
+      throw conflict('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry in a moment.');
+    }
+    this.inFlight.add(slot);
+    try {
+      const hash = createHash('sha256').update(`${request.method} ${request.url}\n${canonical(request.body)}`).digest('hex');
+      return await this.execute(request, reply, { scope, key, hash }, work, options);
+    } finally {
+      this.inFlight.delete(slot);
+    }
+  }
+
+  private async execute<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    record: { scope: string; key: string; hash: string } | null,
+    work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>>,
+    options: RunOptions<T>,
+  ): Promise<T> {
+    const stored = (body: T) => (options.storedBody ? options.storedBody(body) : body);
+    const ctx: MutationContext = { idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}` };
+    let result: MutationResult<T>;
+    try {
+      result = await this.store.transaction(async (trx) => {
+        const out = await work(trx, ctx);
+        if (record && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new StoredResponseExists();
+        return out;
+      });
+    } catch (err) {
+      if (err instanceof StoredResponseExists) return this.replay(reply, record!);
+      const refusal = toSettleError(err);
+      if (record && refusal && isStorable(refusal)) {
+        const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, errorPayload(refusal)));
+        if (!saved) return this.replay(reply, record);
+      }
+      throw err;
+    }
+    let body = result.body;
+    if (result.after) {
+      body = await result.after();
+      if (record) {
+        await this.store.db
+          .updateTable('idempotency_keys')
+          .set({ response: JSON.stringify(stored(body)) })
+          .where('scope', '=', record.scope)
+          .where('key', '=', record.key)
+          .execute();
+      }
+    }
+    reply.code(result.status ?? 200);
+    return body;
+  }
+
+  private async insert(trx: Trx, record: { scope: string; key: string; hash: string }, status: number, body: unknown): Promise<boolean> {
+    const row = await trx
+      .insertInto('idempotency_keys')
+      .values({ scope: record.scope, key: record.key, request_hash: record.hash, status_code: status, response: JSON.stringify(body) })
+      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+      .returning('key')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The stored outcome of the first request (typed as T: it is T, or a stored refusal). */
+  private async replay<T>(reply: FastifyReply, record: { scope: string; key: string; hash: string }): Promise<T> {
+    const stored = await this.store.db
+      .selectFrom('idempotency_keys')
+      .select(['request_hash', 'status_code', 'response'])
+      .where('scope', '=', record.scope)
+      .where('key', '=', record.key)
+      .executeTakeFirst();
+    if (!stored) throw conflict('idempotency_key_in_use', 'A request with this Idempotency-Key is still being processed; retry in a moment.');
+    if (stored.request_hash !== record.hash) {
+      throw new SettleError(422, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request body or path.');
+    }
+    reply.code(stored.status_code).header('Idempotent-Replayed', 'true');
+    return stored.response as T;
+  }
+}
+
+/** Refusals made while executing are part of the request's outcome; conflicts and auth are not. */
+function isStorable(err: SettleError): boolean {
+  return err.status >= 400 && err.status < 500 && err.status !== 409 && err.status !== 401 && err.status !== 403;
+}
+
+/** Keys are kept at least 24 h; background upkeep drops older ones with this. */
+export async function purgeIdempotencyKeys(db: Db, cutoff: Date): Promise<number> {
+  const res = await db
+    .deleteFrom('idempotency_keys')
+    .where(sql<boolean>`created_at < ${cutoff.toISOString()}::timestamptz`)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows ?? 0);
+}

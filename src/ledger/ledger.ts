@@ -1,0 +1,167 @@
+// The double-entry ledger: immutable, balanced transactions whose postings move money
+// between accounts, with each account's balance kept up to date in the same database
+// transaction so reading it is O(1). One SQL statement updates the balances (only if
+// none would break its non-negative rule), inserts the transaction and its postings.
+import { sql } from 'kysely';
+import { afterCommit, type Db, type Trx } from '../store/db.js';
+import { ruleRefused } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { ACCOUNT_POLICIES, accountId, type AccountRef } from './accounts.js';
+
+export type TransactionType =
+  | 'top_up'
+  | 'card_refund'
+  | 'card_refund_failed'
+  | 'card_refund_settled'
+  | 'charge'
+  | 'charge_refund'
+  | 'correction'
+  | 'reversal';
+
+export interface PostingInput {
+  account: AccountRef;
+  amountMinor: number;
+}
+
+export interface PostInput {
+  /** Pre-assigned id, when a row written before the ledger entry must point at it. */
+  id?: string;
+  type: TransactionType;
+  currency: string;
+  postings: PostingInput[];
+  actor: string;
+  memo?: string | null;
+  customerId?: string | null;
+  providerId?: string | null;
+  orderId?: string | null;
+  cause: { type: string; id: string };
+  reversesId?: string | null;
+  relatedId?: string | null;
+  createdAt: Date;
+}
+
+export interface PostedTransaction {
+  id: string;
+  createdAt: Date;
+}
+
+const MAX_POSTINGS = 16;
+
+export class Ledger {
+  /** Accounts known to exist in this database; filled only after a commit. */
+  private readonly knownAccounts = new Set<string>();
+
+  async ensureAccounts(trx: Trx, refs: AccountRef[], createdAt: Date): Promise<void> {
+    const missing = refs.filter((r) => !this.knownAccounts.has(accountId(r)));
+    if (missing.length === 0) return;
+    const unique = [...new Map(missing.map((r) => [accountId(r), r])).values()];
+    const accountRows = unique.map((r) => {
+      const policy = ACCOUNT_POLICIES[r.kind];
+      return sql`(${accountId(r)}, ${r.kind}, ${r.ownerId}, ${r.currency}, ${policy.allowNegative}, ${policy.shards}, ${createdAt.toISOString()}::timestamptz)`;
+    });
+    const balanceRows = unique.flatMap((r) => {
+      const policy = ACCOUNT_POLICIES[r.kind];
+      return Array.from({ length: policy.shards }, (_, shard) => sql`(${accountId(r)}, ${shard}::int2, ${policy.allowNegative})`);
+    });
+    await sql`
+      with created as (
+        insert into accounts (id, kind, owner_id, currency, allow_negative, shards, created_at)
+        values ${sql.join(accountRows)} on conflict do nothing returning id)
+      insert into account_balances (account_id, shard, allow_negative)
+      values ${sql.join(balanceRows)} on conflict do nothing`.execute(trx);
+    afterCommit(trx, () => unique.forEach((r) => this.knownAccounts.add(accountId(r))));
+  }
+
+  /**
+   * Writes one balanced transaction. Refuses (422 insufficient_funds) and writes nothing
+   * if any non-negative account would go below zero; the caller's transaction rolls back.
+   */
+  async post(trx: Trx, input: PostInput): Promise<PostedTransaction> {
+    const merged = mergePostings(input);
+    await this.ensureAccounts(trx, merged.map((p) => p.account), input.createdAt);
+    const id = input.id ?? newId('transaction');
+    // Sorted so concurrent writers lock balance rows in the same order.
+    const rows = merged
+      .map((p) => {
+        const policy = ACCOUNT_POLICIES[p.account.kind];
+        const shard = policy.shards === 1 ? 0 : Math.floor(Math.random() * policy.shards);
+        return { accountId: accountId(p.account), shard, amountMinor: p.amountMinor };
+      })
+      .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
+    const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8)`));
+    const result = await sql<{ updated: number; failed: string | null }>`
+      with v (account_id, shard, delta) as (values ${values}),
+      upd as (
+        update account_balances b set balance = b.balance + v.delta
+        from v
+        where b.account_id = v.account_id and b.shard = v.shard
+          and (b.allow_negative or b.balance + v.delta >= 0)
+        returning b.account_id),
+      txn as (
+        insert into ledger_transactions
+          (id, type, currency, memo, actor, customer_id, provider_id, order_id, cause_type, cause_id, reverses_id, related_id, created_at)
+        select ${id}, ${input.type}, ${input.currency}, ${input.memo ?? null}, ${input.actor}, ${input.customerId ?? null},
+          ${input.providerId ?? null}, ${input.orderId ?? null}, ${input.cause.type}, ${input.cause.id},
+          ${input.reversesId ?? null}, ${input.relatedId ?? null}, ${input.createdAt.toISOString()}::timestamptz
+        where (select count(*) from upd) = ${rows.length}
+        returning id),
+      posted as (
+        insert into postings (transaction_id, account_id, amount)
+        select txn.id, v.account_id, v.delta from txn, v
+        returning 1)
+      select (select count(*) from upd)::int as updated,
+        (select min(v.account_id) from v where v.account_id not in (select account_id from upd)) as failed`.execute(trx);
+    const row = result.rows[0];
+    if (!row || row.updated !== rows.length) {
+      throw ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', {
+        accountId: row?.failed ?? null,
+      });
+    }
+    return { id, createdAt: input.createdAt };
+  }
+
+  /** The balance of one account (0 if it has never been used). O(shards). */
+  async balance(db: Db | Trx, ref: AccountRef): Promise<number> {
+    const row = await db
+      .selectFrom('account_balances')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('balance'), sql<number>`0`).as('balance'))
+      .where('account_id', '=', accountId(ref))
+      .executeTakeFirst();
+    return Number(row?.balance ?? 0);
+  }
+
+  /** Balances per currency of an owner's accounts of one kind, e.g. a customer's credit. */
+  async balancesByCurrency(db: Db | Trx, kind: AccountRef['kind'], ownerId: string): Promise<Record<string, number>> {
+    const rows = await db
+      .selectFrom('accounts as a')
+      .innerJoin('account_balances as b', 'b.account_id', 'a.id')
+      .select(['a.currency', (eb) => eb.fn.sum<number>('b.balance').as('balance')])
+      .where('a.kind', '=', kind)
+      .where('a.owner_id', '=', ownerId)
+      .groupBy('a.currency')
+      .orderBy('a.currency')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.currency, Number(r.balance)]));
+  }
+}
+
+function mergePostings(input: PostInput): PostingInput[] {
+  if (input.postings.length === 0 || input.postings.length > MAX_POSTINGS) {
+    throw new Error(`a transaction needs 1..${MAX_POSTINGS} postings, got ${input.postings.length}`);
+  }
+  const byAccount = new Map<string, PostingInput>();
+  let sum = 0;
+  for (const p of input.postings) {
+    if (!Number.isSafeInteger(p.amountMinor)) throw new Error(`posting amount is not a safe integer: ${p.amountMinor}`);
+    if (p.account.currency !== input.currency) throw new Error('posting currency differs from the transaction currency');
+    sum += p.amountMinor;
+    const key = accountId(p.account);
+    const prev = byAccount.get(key);
+    byAccount.set(key, { account: p.account, amountMinor: (prev?.amountMinor ?? 0) + p.amountMinor });
+  }
+  // TIGER_STYLE: an unbalanced transaction is a programming error, never user input.
+  if (sum !== 0) throw new Error(`unbalanced transaction ${input.type}: postings sum to ${sum}`);
+  const merged = [...byAccount.values()].filter((p) => p.amountMinor !== 0);
+  if (merged.length === 0) throw new Error('a transaction must move money');
+  return merged;
+}

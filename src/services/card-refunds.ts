@@ -1,0 +1,275 @@
+// Money back to a card, in two steps so a failure never loses money (SPEC rule 7):
+//   1. reserve: in the request's transaction, take the amount off the source's
+//      refundable cap and move it from the customer's credit to "refunds in transit";
+//   2. send: after commit, ask the card provider; then settle in a second transaction:
+//      success → in transit → card clearing; failure → back to the customer's credit,
+//      the cap released, the refund `failed` with the reason (staff may retry).
+// A crash between the two leaves the refund `pending`; resumeStaleRefunds() finishes it
+// with the same provider idempotency key, so the card is refunded at most once.
+import { sql } from 'kysely';
+import type { Trx } from '../store/db.js';
+import { conflict, notFound, ruleRefused } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { customerCredit, platform } from '../ledger/accounts.js';
+import { actorLabel, type Actor, type Services } from './context.js';
+import type { RefundsTable } from '../store/schema.js';
+
+export interface RefundView {
+  id: string;
+  object: 'refund';
+  sourceType: 'top_up' | 'charge';
+  sourceId: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  destination: 'card' | 'account_credit';
+  status: RefundsTable['status'];
+  reason: string | null;
+  failureReason: string | null;
+  attempts: number;
+  transactionId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type RefundRow = Omit<RefundsTable, 'attempts'> & { attempts: number; created_at: Date; updated_at: Date };
+
+export function refundView(r: RefundRow): RefundView {
+  return {
+    id: r.id,
+    object: 'refund',
+    sourceType: r.source_type,
+    sourceId: r.source_id,
+    customerId: r.customer_id,
+    amount: Number(r.amount),
+    currency: r.currency,
+    destination: r.destination,
+    status: r.status,
+    reason: r.reason,
+    failureReason: r.failure_reason,
+    attempts: r.attempts,
+    transactionId: r.transaction_id,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/** A card payment that money can go back to. */
+interface CardSource {
+  type: 'top_up';
+  id: string;
+  customerId: string;
+  currency: string;
+  paymentMethod: string;
+  providerReference: string;
+}
+
+const STALE_PENDING_MS = 30_000;
+
+export class CardRefundService {
+  constructor(private readonly s: Services) {}
+
+  /** Takes `amountMinor` off the source's cap; refuses with the most that can still go back. */
+  private async reserveCap(trx: Trx, source: CardSource, amountMinor: number): Promise<void> {
+    const updated = await trx
+      .updateTable('top_ups')
+      .set((eb) => ({ refunded_amount: eb('refunded_amount', '+', amountMinor) }))
+      .where('id', '=', source.id)
+      .where((eb) => eb(eb('refunded_amount', '+', amountMinor), '<=', eb.ref('amount')))
+      .returning('id')
+      .executeTakeFirst();
+    if (updated) return;
+    const row = await trx.selectFrom('top_ups').select(['amount', 'refunded_amount']).where('id', '=', source.id).executeTakeFirst();
+    if (!row) throw notFound('top-up', source.id);
+    const maxRefundable = Number(row.amount) - Number(row.refunded_amount);
+    throw ruleRefused('refund_exceeds_refundable', `At most ${maxRefundable} can still be refunded to this card.`, {
+      maxRefundable,
+      param: 'amount',
+    });
+  }
+
+  private async releaseCap(trx: Trx, source: { id: string }, amountMinor: number): Promise<void> {
+    await trx
+      .updateTable('top_ups')
+      .set((eb) => ({ refunded_amount: eb('refunded_amount', '-', amountMinor) }))
+      .where('id', '=', source.id)
+      .execute();
+  }
+
+  /** Step 1, inside the caller's transaction. Returns the pending refund. */
+  async reserve(
+    trx: Trx,
+    source: CardSource,
+    input: { amountMinor: number; reason: string | null; actor: Actor },
+  ): Promise<RefundView> {
+    if (input.amountMinor <= 0) {
+      throw ruleRefused('refund_exceeds_refundable', 'Nothing is left to refund to this card.', { maxRefundable: 0 });
+    }
+    const now = this.s.clock.now();
+    const refundId = newId('refund');
+    await this.reserveCap(trx, source, input.amountMinor);
+    const txn = await this.s.ledger.post(trx, {
+      type: 'card_refund',
+      currency: source.currency,
+      postings: [
+        { account: customerCredit(source.customerId, source.currency), amountMinor: -input.amountMinor },
+        { account: platform('refunds_in_transit', source.currency), amountMinor: input.amountMinor },
+      ],
+      actor: actorLabel(input.actor),
+      memo: input.reason,
+      customerId: source.customerId,
+      cause: { type: 'refund', id: refundId },
+      createdAt: now,
+    });
+    const row = await trx
+      .insertInto('refunds')
+      .values({
+        id: refundId,
+        source_type: source.type,
+        source_id: source.id,
+        customer_id: source.customerId,
+        amount: input.amountMinor,
+        currency: source.currency,
+        destination: 'card',
+        status: 'pending',
+        reason: input.reason,
+        actor: actorLabel(input.actor),
+        attempts: 1,
+        transaction_id: txn.id,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return refundView(row as RefundRow);
+  }
+
+  /** Step 2, after the reservation committed: ask the provider, then settle. */
+  async send(refundId: string): Promise<RefundView> {
+    const refund = await this.load(this.s.store.db, refundId);
+    if (refund.status !== 'pending') return refundView(refund);
+    const source = await this.loadSource(refund.source_id);
+    const result = await this.s.payments.refund({
+      chargeReference: source.providerReference,
+      paymentMethod: source.paymentMethod,
+      amountMinor: Number(refund.amount),
+      currency: refund.currency,
+      idempotencyKey: `${refund.id}:${refund.attempts}`,
+    });
+    return this.s.store.transaction(async (trx) => {
+      const now = this.s.clock.now();
+      const claimed = await trx
+        .updateTable('refunds')
+        .set(
+          result.ok
+            ? { status: 'succeeded', provider_reference: result.reference, failure_reason: null, updated_at: now }
+            : { status: 'failed', failure_reason: result.reason, updated_at: now },
+        )
+        .where('id', '=', refund.id)
+        .where('status', '=', 'pending')
+        .returningAll()
+        .executeTakeFirst();
+      if (!claimed) return refundView(await this.load(trx, refund.id)); // another process settled it
+      const amountMinor = Number(refund.amount);
+      await this.s.ledger.post(trx, {
+        type: result.ok ? 'card_refund_settled' : 'card_refund_failed',
+        currency: refund.currency,
+        postings: [
+          { account: platform('refunds_in_transit', refund.currency), amountMinor: -amountMinor },
+          result.ok
+            ? { account: platform('card_clearing', refund.currency), amountMinor }
+            : { account: customerCredit(refund.customer_id, refund.currency), amountMinor },
+        ],
+        actor: 'system',
+        memo: result.ok ? null : `Card refund failed; the money stays in account credit. ${result.reason}`,
+        customerId: refund.customer_id,
+        cause: { type: 'refund', id: refund.id },
+        relatedId: refund.transaction_id,
+        createdAt: now,
+      });
+      if (!result.ok) await this.releaseCap(trx, source, amountMinor);
+      return refundView(claimed as RefundRow);
+    });
+  }
+
+  /** Staff retry of a failed card refund: reserve again, then send as a new attempt. */
+  async retry(trx: Trx, refundId: string, actor: Actor): Promise<RefundView> {
+    const refund = await this.load(trx, refundId, true);
+    if (refund.destination !== 'card' || refund.status !== 'failed') {
+      throw conflict('refund_not_retryable', `Only a failed card refund can be retried; this one is ${refund.status}.`);
+    }
+    const source = await this.loadSource(refund.source_id, trx);
+    await this.reserveCap(trx, source, Number(refund.amount));
+    const now = this.s.clock.now();
+    const txn = await this.s.ledger.post(trx, {
+      type: 'card_refund',
+      currency: refund.currency,
+      postings: [
+        { account: customerCredit(refund.customer_id, refund.currency), amountMinor: -Number(refund.amount) },
+        { account: platform('refunds_in_transit', refund.currency), amountMinor: Number(refund.amount) },
+      ],
+      actor: actorLabel(actor),
+      memo: `Retry of refund ${refund.id}`,
+      customerId: refund.customer_id,
+      cause: { type: 'refund', id: refund.id },
+      relatedId: refund.transaction_id,
+      createdAt: now,
+    });
+    const row = await trx
+      .updateTable('refunds')
+      .set((eb) => ({ status: 'pending', attempts: eb('attempts', '+', 1), transaction_id: txn.id, updated_at: now }))
+      .where('id', '=', refund.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return refundView(row as RefundRow);
+  }
+
+  /** Finishes refunds left pending by a crash; safe to run from any number of processes. */
+  async resumeStaleRefunds(olderThanMs = STALE_PENDING_MS): Promise<number> {
+    const cutoff = new Date(this.s.clock.now().getTime() - olderThanMs);
+    const stale = await this.s.store.db
+      .selectFrom('refunds')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where(sql<boolean>`updated_at < ${cutoff.toISOString()}::timestamptz`)
+      .limit(100)
+      .execute();
+    for (const { id } of stale) await this.send(id);
+    return stale.length;
+  }
+
+  async get(db: Parameters<CardRefundService['load']>[0], id: string): Promise<RefundView> {
+    return refundView(await this.load(db, id));
+  }
+
+  private async load(db: Trx | Services['store']['db'], id: string, forUpdate = false): Promise<RefundRow> {
+    let q = db.selectFrom('refunds').selectAll().where('id', '=', id);
+    if (forUpdate) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) throw notFound('refund', id);
+    return row as RefundRow;
+  }
+
+  private async loadSource(id: string, db: Trx | Services['store']['db'] = this.s.store.db): Promise<CardSource> {
+    const t = await db.selectFrom('top_ups').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!t) throw notFound('top-up', id);
+    return topUpSource(t);
+  }
+}
+
+export function topUpSource(t: {
+  id: string;
+  customer_id: string;
+  currency: string;
+  payment_method: string;
+  provider_reference: string;
+}): CardSource {
+  return {
+    type: 'top_up',
+    id: t.id,
+    customerId: t.customer_id,
+    currency: t.currency,
+    paymentMethod: t.payment_method,
+    providerReference: t.provider_reference,
+  };
+}

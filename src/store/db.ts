@@ -1,0 +1,100 @@
+// The database factory: one Kysely code path over embedded PGlite or PostgreSQL.
+//   memory://               in-memory PGlite (tests, demos)
+//   file path / undefined   PGlite on disk (default ./.settle)
+//   postgres://…            PostgreSQL through a pg pool
+import { mkdirSync } from 'node:fs';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Trx = Transaction<Database>;
+
+export interface Store {
+  readonly kind: StoreKind;
+  readonly db: Db;
+  /** A database transaction; retried on deadlock or serialization failure (PostgreSQL). */
+  transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const afterCommitCallbacks = new WeakMap<Trx, Array<() => void>>();
+
+/** Runs `callback` once the transaction `trx` has committed (never if it rolls back). */
+export function afterCommit(trx: Trx, callback: () => void): void {
+  const callbacks = afterCommitCallbacks.get(trx);
+  if (callbacks) callbacks.push(callback);
+  else afterCommitCallbacks.set(trx, [callback]);
+}
+
+export interface StoreOptions {
+  url?: string;
+  dataDir?: string;
+  poolSize?: number;
+}
+
+/** bigint columns and sums come back as JS numbers; anything beyond 2^53 is a bug, so fail loudly. */
+function toSafeNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`integer out of safe range: ${text}`);
+  return n;
+}
+const INT8 = 20;
+const NUMERIC = 1700;
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+const MAX_TX_ATTEMPTS = 5;
+
+let pgTypesConfigured = false;
+function configurePgTypes(): void {
+  if (pgTypesConfigured) return;
+  pg.types.setTypeParser(INT8, toSafeNumber);
+  pg.types.setTypeParser(NUMERIC, (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)));
+  pgTypesConfigured = true;
+}
+
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const url = options.url ?? '';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    configurePgTypes();
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 20 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return makeStore('postgres', db);
+  }
+  const inMemory = url === 'memory://';
+  const dataDir = inMemory ? undefined : options.dataDir ?? (url.startsWith('file://') ? url.slice(7) : url || './.settle');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    parsers: { [INT8]: toSafeNumber, [NUMERIC]: (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)) },
+  });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return makeStore('pglite', db);
+}
+
+function makeStore(kind: StoreKind, db: Db): Store {
+  return {
+    kind,
+    db,
+    async transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          let committed: Trx | undefined;
+          const result = await db.transaction().execute(async (trx) => {
+            committed = trx;
+            return fn(trx);
+          });
+          for (const callback of (committed && afterCommitCallbacks.get(committed)) ?? []) callback();
+          return result;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code && RETRYABLE_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
+          throw err;
+        }
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
