@@ -139,18 +139,18 @@ export class ChargeService {
    * refund returns exactly all of it.
    */
   async refund(trx: Trx, chargeId: string, input: { amountMinor?: number | undefined; reason: string | null; actor: Actor }): Promise<RefundView> {
-    const amountSql = input.amountMinor ?? sql<number>`(amount - refunded_amount)`;
-    const updated = await sql<ChargeRow & { refund_amount: number }>`
+    // No amount means "all that is left": read it under the row lock the UPDATE takes anyway.
+    const amountMinor =
+      input.amountMinor ?? (await this.remaining(trx, chargeId));
+    const updated = await sql<ChargeRow>`
       update charges set
-        refunded_amount = refunded_amount + ${amountSql},
-        commission_refunded = div(commission_amount::numeric * (refunded_amount + ${amountSql}), amount)::bigint
+        refunded_amount = refunded_amount + ${amountMinor},
+        commission_refunded = div(commission_amount::numeric * (refunded_amount + ${amountMinor}), amount)::bigint
       where id = ${chargeId} and status = 'succeeded'
-        and ${amountSql} > 0 and refunded_amount + ${amountSql} <= amount
-      returning *, ${amountSql}::bigint as refund_amount`.execute(trx);
-    // RETURNING sees the new row, so (amount - refunded_amount) there is what is left now.
+        and ${amountMinor}::bigint > 0 and refunded_amount + ${amountMinor} <= amount
+      returning *`.execute(trx);
     const charge = updated.rows[0];
     if (!charge) throw await this.refusal(trx, chargeId);
-    const amountMinor = input.amountMinor ?? Number(charge.refund_amount);
     const refundedBefore = Number(charge.refunded_amount) - amountMinor;
     const commissionMinor =
       Number(charge.commission_refunded) - proportionalShareMinor(Number(charge.commission_amount), refundedBefore, Number(charge.amount));
@@ -193,6 +193,11 @@ export class ChargeService {
       .returningAll()
       .executeTakeFirstOrThrow();
     return refundView(refund as Parameters<typeof refundView>[0]);
+  }
+
+  private async remaining(trx: Trx, chargeId: string): Promise<number> {
+    const row = await trx.selectFrom('charges').select(['amount', 'refunded_amount']).where('id', '=', chargeId).forUpdate().executeTakeFirst();
+    return row ? Number(row.amount) - Number(row.refunded_amount) : 0;
   }
 
   private async refusal(trx: Trx, chargeId: string) {
