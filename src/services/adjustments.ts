@@ -44,6 +44,9 @@ export class AdjustmentService {
   }
 
   async reverse(trx: Trx, transactionId: string, input: { memo: string | null; actor: Actor }): Promise<TransactionView> {
+    // Concurrent reversals of one transaction queue here, so the second one sees the
+    // first and says "already reversed" rather than failing on a balance.
+    await trx.selectFrom('ledger_transactions').select('id').where('id', '=', transactionId).forNoKeyUpdate().execute();
     const original = await getTransaction(trx, transactionId);
     if (!REVERSIBLE.has(original.type)) {
       throw ruleRefused(

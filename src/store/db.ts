@@ -60,6 +60,11 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     configurePgTypes();
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 20 });
+    // An idle connection the server closed (restart, failover, admin command) must not
+    // crash the process: the pool drops it and opens a new one when needed.
+    pool.on('error', (err: Error & { code?: string }) => {
+      process.emitWarning(`PostgreSQL connection closed by the server (${err.code ?? 'no code'}): ${err.message}`);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return makeStore('postgres', db);
   }

@@ -1,0 +1,109 @@
+// Scratch PostgreSQL databases for the bench (created and dropped here) and pgbench.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const PG_ADMIN_URL = process.env.SETTLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const created = new Set<string>();
+
+export function databaseUrl(name: string): string {
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+export async function postgresReachable(): Promise<string | null> {
+  try {
+    return await admin(async (c) => (await c.query<{ v: string }>('select version() as v')).rows[0]?.v ?? 'unknown');
+  } catch {
+    return null;
+  }
+}
+
+export async function createDatabase(label: string): Promise<{ name: string; url: string }> {
+  const name = `settle_bench_${label}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  created.add(name);
+  return { name, url: databaseUrl(name) };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+  created.delete(name);
+}
+
+/** Drops every scratch database this process created and has not dropped yet. */
+export async function dropAllDatabases(): Promise<void> {
+  for (const name of [...created]) await dropDatabase(name).catch(() => {});
+}
+
+/** A client on one scratch database (for bulk loading and statistics). */
+export async function withDatabase<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function connArgs(): string[] {
+  const u = new URL(PG_ADMIN_URL);
+  return ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres')];
+}
+
+export async function pgbenchInit(dbName: string, scale: number): Promise<void> {
+  const r = await run('pgbench', ['-i', '-q', '-s', String(scale), ...connArgs(), dbName]);
+  if (r.code !== 0) throw new Error(`pgbench -i failed: ${r.stderr}`);
+}
+
+export interface PgbenchResult {
+  clients: number;
+  threads: number;
+  durationS: number;
+  tps: number;
+  latencyAvgMs: number | null;
+  transactions: number | null;
+}
+
+/** `pgbench -N` (simple updates: no branch/teller updates) for `seconds`. */
+export async function pgbenchRun(dbName: string, o: { clients: number; threads: number; seconds: number }): Promise<PgbenchResult> {
+  const r = await run('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName]);
+  if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}\n${r.stdout}`);
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout) ?? /tps = ([\d.]+)/.exec(r.stdout);
+  if (!tps) throw new Error(`could not read pgbench output:\n${r.stdout}`);
+  const lat = /latency average = ([\d.]+) ms/.exec(r.stdout);
+  const txns = /number of transactions actually processed: (\d+)/.exec(r.stdout);
+  return {
+    clients: o.clients,
+    threads: o.threads,
+    durationS: o.seconds,
+    tps: Math.round(Number(tps[1]) * 10) / 10,
+    latencyAvgMs: lat ? Number(lat[1]) : null,
+    transactions: txns ? Number(txns[1]) : null,
+  };
+}

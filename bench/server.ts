@@ -1,0 +1,147 @@
+// The built Settle server as a child process on a free port: spawn, wait for the first
+// 200 on /v1/health (that wait is the cold start), sample its memory from /proc, stop.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/settle.js', import.meta.url));
+
+const live = new Set<ChildProcess>();
+
+/** Kills every server this process started that is still running (used on exit). */
+export function killAllServers(): void {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  live.clear();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Memory {
+  rssMb: number;
+  hwmMb: number;
+}
+
+export function readMemory(pid: number): Memory | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssMb: Math.round(kb('VmRSS') / 102.4) / 10, hwmMb: Math.round(kb('VmHWM') / 102.4) / 10 };
+  } catch {
+    return null;
+  }
+}
+
+export interface ServerOptions {
+  env: Record<string, string>;
+  logFile: string;
+  /** Extra node flags, e.g. --cpu-prof or --import a profiling hook. */
+  nodeArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export interface Server {
+  pid: number;
+  port: number;
+  /** Spawn → first 200 on /v1/health. */
+  coldStartMs: number;
+  /** Highest VmRSS seen by sample() and the kernel's VmHWM. */
+  peak: Memory;
+  sample(): Memory | null;
+  stop(): Promise<{ code: number | null; signal: string | null }>;
+}
+
+function healthOk(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/v1/health', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function startServer(o: ServerOptions): Promise<Server> {
+  const port = await freePort();
+  const fd = openSync(o.logFile, 'a');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), SETTLE_SEED_DEMO: '0', ...o.env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  live.add(child);
+  let exited: { code: number | null; signal: string | null } | null = null;
+  const exitPromise = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      exited = { code, signal };
+      resolve(exited);
+    }),
+  );
+  const deadline = t0 + (o.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exited) throw new Error(`server exited during start (${JSON.stringify(exited)}):\n${tail(o.logFile)}`);
+    if (await healthOk(port)) break;
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not answer /v1/health within ${o.startTimeoutMs ?? 60_000} ms:\n${tail(o.logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const coldStartMs = Math.round(performance.now() - t0);
+  const pid = child.pid as number;
+  const peak: Memory = { rssMb: 0, hwmMb: 0 };
+  const sample = () => {
+    const m = readMemory(pid);
+    if (m) {
+      peak.rssMb = Math.max(peak.rssMb, m.rssMb);
+      peak.hwmMb = Math.max(peak.hwmMb, m.hwmMb);
+    }
+    return m;
+  };
+  sample();
+  return {
+    pid,
+    port,
+    coldStartMs,
+    peak,
+    sample,
+    async stop() {
+      if (exited) return exited;
+      sample();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const result = await exitPromise;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness, type Res } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ poolSize: 20 });
+});
+afterAll(() => h.close());
+
+describe('Idempotency-Key', () => {
+  it('a repeat with the same body replays the first response and has no second effect', async () => {
+    const customer = await h.customer({ credit: 1_000 });
+    const provider = await h.provider();
+    const key = randomUUID();
+    const body = { customerId: customer.id, providerId: provider.id, amount: 100, currency: 'USD', description: 'chat' };
+    const first = await h.post('/v1/charges', body, { idem: key });
+    const second = await h.post('/v1/charges', { ...body }, { idem: key });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(await h.balance(customer.id)).toBe(900);
+  });
+
+  it('the same key with a different body is refused with 422 idempotency_key_reused', async () => {
+    const customer = await h.customer({ credit: 1_000 });
+    const provider = await h.provider();
+    const key = randomUUID();
+    const body = { customerId: customer.id, providerId: provider.id, amount: 100, currency: 'USD', description: 'chat' };
+    await h.post('/v1/charges', body, { idem: key });
+    const other = await h.post('/v1/charges', { ...body, amount: 200 }, { idem: key });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+    expect(await h.balance(customer.id)).toBe(900);
+  });
+
+  it('keys are per API key: another key may use the same string', async () => {
+    const customer = await h.customer({ credit: 1_000 });
+    const provider = await h.provider();
+    const key = randomUUID();
+    const body = { customerId: customer.id, providerId: provider.id, amount: 100, currency: 'USD', description: 'chat' };
+    expect((await h.post('/v1/charges', body, { idem: key })).status).toBe(200);
+    expect((await h.post('/v1/charges', body, { idem: key, key: customer.key })).status).toBe(200);
+    expect(await h.balance(customer.id)).toBe(800);
+  });
+
+  it('a refusal is stored too: the retry sees the same answer even after the balance changed', async () => {
+    const customer = await h.customer({ credit: 50 });
+    const provider = await h.provider();
+    const key = randomUUID();
+    const body = { customerId: customer.id, providerId: provider.id, amount: 100, currency: 'USD', description: 'chat' };
+    const first = await h.post('/v1/charges', body, { idem: key });
+    expect(first.status).toBe(422);
+    await h.post(`/v1/customers/${customer.id}/balance-corrections`, { amount: 100, currency: 'USD', memo: 'more' });
+    const retry = await h.post('/v1/charges', body, { idem: key });
+    expect(retry.status).toBe(422);
+    expect(retry.body).toEqual(first.body);
+    expect(await h.balance(customer.id)).toBe(150);
+  });
+
+  it('the same key sent 20 times concurrently: one effect, identical responses (409s are retried, as clients should)', async () => {
+    const customer = await h.customer({ credit: 10_000 });
+    const provider = await h.provider();
+    const key = randomUUID();
+    const body = { customerId: customer.id, providerId: provider.id, amount: 100, currency: 'USD', description: 'chat' };
+    let conflicts = 0;
+    const send = async (): Promise<Res> => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const r = await h.post('/v1/charges', body, { idem: key });
+        if (r.status !== 409) return r;
+        expect(r.body.error.code).toBe('idempotency_key_in_use');
+        conflicts++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error('still in use after 200 attempts');
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, send));
+    expect(new Set(results.map((r) => JSON.stringify([r.status, r.body]))).size).toBe(1);
+    expect(results[0]!.status).toBe(200);
+    // On PostgreSQL they really overlap (PGlite's single queue may run them one by one).
+    if (h.kind === 'postgres') expect(conflicts).toBeGreaterThan(0);
+    expect(await h.balance(customer.id)).toBe(9_900);
+    const charges = await h.get(`/v1/charges?customerId=${customer.id}`);
+    expect(charges.body.data).toHaveLength(1);
+  });
+
+  it('a top-up retried after a decline is still declined and charges nothing', async () => {
+    const customer = await h.customer();
+    const key = randomUUID();
+    const body = { amount: 500, currency: 'USD', paymentMethod: 'pm_card_declined' };
+    const first = await h.post(`/v1/customers/${customer.id}/top-ups`, body, { idem: key });
+    expect(first.status).toBe(402);
+    expect(first.body.error.code).toBe('card_declined');
+    const again = await h.post(`/v1/customers/${customer.id}/top-ups`, body, { idem: key });
+    expect(again.status).toBe(402);
+    expect(await h.balance(customer.id)).toBe(0);
+  });
+
+  it('records are written in the effect transaction: an api key secret is never stored in them', async () => {
+    const customer = await h.customer();
+    const key = randomUUID();
+    const first = await h.post('/v1/api-keys', { role: 'customer', customerId: customer.id }, { idem: key });
+    expect(first.body.key).toMatch(/^sk_test_customer_/);
+    const replay = await h.post('/v1/api-keys', { role: 'customer', customerId: customer.id }, { idem: key });
+    expect(replay.body.id).toBe(first.body.id);
+    expect(replay.body.key).toBeNull();
+  });
+});
