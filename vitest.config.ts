@@ -10,10 +10,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { test: { name: 'pglite', include: dbTests, env: { SETTLE_TEST_DB: 'pglite' } } },
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'pglite', include: dbTests, env: { SETTLE_TEST_DB: 'pglite' } } },
       ...(postgresUrl
-        ? [{ test: { name: 'postgres', include: dbTests, env: { SETTLE_TEST_DB: 'postgres', SETTLE_TEST_POSTGRES_URL: postgresUrl } } }]
+        ? [{ extends: true, test: { name: 'postgres', include: dbTests, env: { SETTLE_TEST_DB: 'postgres', SETTLE_TEST_POSTGRES_URL: postgresUrl } } }]
         : []),
     ],
   },

@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import { isCurrency } from '../domain/currencies.js';
 import { errorHandler, sendError } from './errors.js';
+import { badRequest } from '../domain/errors.js';
 import { bearerToken, unauthenticated } from './auth.js';
 import { Idempotency } from './idempotency.js';
 import type { App } from '../app/app.js';
@@ -17,12 +18,39 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 const PUBLIC_PATHS = ['/v1/health', '/v1/openapi.json', '/docs'];
 
 function makeAjv(coerceTypes: boolean): Ajv {
-  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  // multipleOfPrecision: 1.13 / 0.01 is 112.99999999999999 in floating point; without a
+  // tolerance a valid two-decimal percentage would be refused.
+  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, multipleOfPrecision: 9 });
   ajv.addFormat('iso4217', { type: 'string', validate: isCurrency });
   // Deliberately simple: one @, something on each side, no spaces.
   ajv.addFormat('email', { type: 'string', validate: (s: string) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s) });
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s) });
   return ajv;
+}
+
+// NUL and unpaired UTF-16 surrogates (with the u flag, a paired one is a single code
+// point and does not match) cannot be stored in PostgreSQL text or jsonb.
+const UNSTORABLE_TEXT = /[\u0000\uD800-\uDFFF]/u;
+
+/**
+ * The dotted path of the first string (or key) in `value` that the database cannot store.
+ * Iterative, because it runs before validation on bodies that may be nested 100,000 deep.
+ */
+function findUnstorableText(value: unknown): string | null {
+  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  while (stack.length > 0) {
+    const { value: v, path } = stack.pop() as { value: unknown; path: string };
+    if (typeof v === 'string') {
+      if (UNSTORABLE_TEXT.test(v)) return path;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        const at = path ? `${path}.${k}` : k;
+        if (UNSTORABLE_TEXT.test(k)) return at;
+        stack.push({ value: child, path: at });
+      }
+    }
+  }
+  return null;
 }
 
 export async function buildHttpApp(app: App, options: { logger: Logger | false }): Promise<FastifyInstance> {
@@ -59,6 +87,14 @@ export async function buildHttpApp(app: App, options: { logger: Logger | false }
     const actor = await app.apiKeys.authenticate(app.services.store.db, token);
     if (!actor) return sendError(reply, unauthenticated('That API key is not valid (or was revoked).'));
     request.actor = actor;
+  });
+
+  // Such text would otherwise reach the database and fail there as a 500.
+  server.addHook('preValidation', async (request) => {
+    const param = findUnstorableText(request.body) ?? findUnstorableText(request.query) ?? findUnstorableText(request.params);
+    if (param !== null) {
+      throw badRequest('parameter_invalid', `Invalid ${param || 'body'}: text must not contain NUL characters or unpaired surrogates.`, { param: param || 'body' });
+    }
   });
 
   const idempotency = new Idempotency(app.services.store);

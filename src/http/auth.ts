@@ -31,6 +31,16 @@ export function requireCustomerAccess(actor: Actor, customerId: string): void {
   throw forbidden();
 }
 
+/**
+ * For a customer's thing looked up by its own id (a top-up, a refund): anyone but admin
+ * and that customer gets the same 404 as for an unknown id, so existence is not revealed.
+ */
+export function requireOwnCustomerThing(actor: Actor, customerId: string, what: string, id: string): void {
+  if (actor.role === 'admin') return;
+  if (actor.role === 'customer' && actor.customerId === customerId) return;
+  throw notFound(what, id);
+}
+
 export function requireProviderAccess(actor: Actor, providerId: string): void {
   if (actor.role === 'admin') return;
   if (actor.role === 'provider' && actor.providerId === providerId) return;

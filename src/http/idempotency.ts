@@ -61,7 +61,8 @@ export class Idempotency {
     if (key === undefined) {
       return this.execute(request, reply, null, work, options);
     }
-    if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    // NUL cannot be stored in a text column (a socket never delivers it; inject can).
+    if (key.length === 0 || key.length > MAX_KEY_LENGTH || key.includes('\u0000')) {
       throw badRequest('idempotency_key_invalid', `Idempotency-Key must be 1..${MAX_KEY_LENGTH} characters.`);
     }
     const scope = request.actor.keyId;

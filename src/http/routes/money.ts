@@ -1,7 +1,7 @@
 // Account credit: top-ups (card → credit), their card refunds, charges (credit →
 // provider), charge refunds, balance corrections and reversals.
 import { Type } from '@sinclair/typebox';
-import { requireAdmin, requireCustomerAccess } from '../auth.js';
+import { requireAdmin, requireCustomerAccess, requireOwnCustomerThing } from '../auth.js';
 import {
   Charge,
   Currency,
@@ -100,7 +100,7 @@ export const moneyRoutes: RouteModule = (server, app, idem) => {
     { schema: { tags: ['account credit'], params: IdParams('tu'), response: { 200: TopUp, ...errorResponses } } },
     async (req) => {
       const topUp = await app.topUps.get(db, req.params.id);
-      requireCustomerAccess(req.actor, topUp.customerId);
+      requireOwnCustomerThing(req.actor, topUp.customerId, 'top-up', req.params.id);
       return topUp;
     },
   );
@@ -130,7 +130,7 @@ export const moneyRoutes: RouteModule = (server, app, idem) => {
     { schema: { tags: ['refunds'], params: IdParams('re'), response: { 200: Refund, ...errorResponses } } },
     async (req) => {
       const refund = await app.cardRefunds.get(db, req.params.id);
-      requireCustomerAccess(req.actor, refund.customerId);
+      requireOwnCustomerThing(req.actor, refund.customerId, 'refund', req.params.id);
       return refund;
     },
   );

@@ -4,9 +4,11 @@ import { errorResponses } from '../schemas.js';
 import type { RouteModule } from './route-module.js';
 
 export const settingsRoutes: RouteModule = (server, app, idem) => {
-  server.get('/v1/settings', { schema: { tags: ['settings'], response: { 200: SettingsSchema, ...errorResponses } } }, async () =>
-    app.services.settings.get(app.services.store.db),
-  );
+  // Settings are the business's own terms (commission, fees): admin only, like changing them.
+  server.get('/v1/settings', { schema: { tags: ['settings'], response: { 200: SettingsSchema, ...errorResponses } } }, async (req) => {
+    requireAdmin(req.actor);
+    return app.services.settings.get(app.services.store.db);
+  });
 
   // PATCH is not a POST, but a retried settings change is harmless to repeat; the
   // Idempotency-Key is honoured all the same.

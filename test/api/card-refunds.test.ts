@@ -1,0 +1,116 @@
+// Money back to the card (SPEC rules 3 and 7): capped by the top-up and the balance; a
+// failed card refund keeps the money in account credit, shows `failed` with the reason,
+// and can be retried.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+async function topUp(customerId: string, amount: number, paymentMethod = 'pm_card_visa') {
+  const r = await h.post(`/v1/customers/${customerId}/top-ups`, { amount, currency: 'USD', paymentMethod });
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+describe('card refunds of top-ups', () => {
+  it('refunds part, then the rest; never more than the top-up', async () => {
+    const c = await h.customer();
+    const t = await topUp(c.id, 5_000);
+    const first = await h.post(`/v1/top-ups/${t.id}/refunds`, { amount: 1_200, reason: 'changed mind' });
+    expect(first.body).toMatchObject({ status: 'succeeded', amount: 1_200, destination: 'card', sourceId: t.id });
+    const over = await h.post(`/v1/top-ups/${t.id}/refunds`, { amount: 3_801 });
+    expect(over.status).toBe(422);
+    expect(over.body.error).toMatchObject({ code: 'refund_exceeds_refundable', maxRefundable: 3_800 });
+    const rest = await h.post(`/v1/top-ups/${t.id}/refunds`, {});
+    expect(rest.body.amount).toBe(3_800);
+    expect(await h.balance(c.id)).toBe(0);
+    expect((await h.get(`/v1/top-ups/${t.id}`)).body).toMatchObject({ refundedAmount: 5_000, refundableAmount: 0 });
+    const nothing = await h.post(`/v1/top-ups/${t.id}/refunds`, {});
+    expect(nothing.status).toBe(422);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('is capped by the available credit: money already spent cannot go back to the card', async () => {
+    const c = await h.customer();
+    const p = await h.provider();
+    const t = await topUp(c.id, 1_000);
+    await h.post('/v1/charges', { customerId: c.id, providerId: p.id, amount: 700, currency: 'USD', description: 'chat' });
+    const r = await h.post(`/v1/top-ups/${t.id}/refunds`, { amount: 301 });
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('insufficient_funds');
+    expect((await h.get(`/v1/top-ups/${t.id}`)).body.refundedAmount).toBe(0); // the refused attempt reserved nothing
+    expect((await h.post(`/v1/top-ups/${t.id}/refunds`, { amount: 300 })).status).toBe(200);
+  });
+
+  it('a failed card refund never loses money: it stays in credit, shows failed with the reason, and can be retried', async () => {
+    const c = await h.customer();
+    const t = await topUp(c.id, 2_000, 'pm_card_refund_fails');
+    const r = await h.post(`/v1/top-ups/${t.id}/refunds`, { amount: 500 });
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('failed');
+    expect(r.body.failureReason).toMatch(/refused/);
+    expect(await h.balance(c.id)).toBe(2_000);
+    expect((await h.get(`/v1/top-ups/${t.id}`)).body.refundedAmount).toBe(0);
+    const entries = (await h.get(`/v1/customers/${c.id}/transactions`)).body.data.map((e: any) => [e.type, e.amount]);
+    expect(entries).toEqual([
+      ['card_refund_failed', 500],
+      ['card_refund', -500],
+      ['top_up', 2_000],
+    ]);
+    expect((await h.get(`/v1/refunds/${r.body.id}`)).body.status).toBe('failed');
+    // Staff retry: this sandbox card always refuses, so it fails again, still losing nothing.
+    const retry = await h.post(`/v1/refunds/${r.body.id}/retry`, {});
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(await h.balance(c.id)).toBe(2_000);
+    // A refund that did not fail cannot be "retried".
+    const t2 = await topUp(c.id, 100);
+    const ok = await h.post(`/v1/top-ups/${t2.id}/refunds`, {});
+    expect((await h.post(`/v1/refunds/${ok.body.id}/retry`, {})).status).toBe(409);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('a refund left pending by a crash is finished exactly once by the resume sweep', async () => {
+    const c = await h.customer();
+    const t = await topUp(c.id, 1_000);
+    // Step 1 only, as if the process died before asking the card provider.
+    const pending = await h.app.services.store.transaction((trx) =>
+      h.app.topUps.refund(trx, t.id, { amountMinor: 400, reason: null, actor: { role: 'admin', keyId: 'test' } }),
+    );
+    expect(pending.status).toBe('pending');
+    expect((await h.check()).pendingRefunds).toBeGreaterThan(0);
+    await Promise.all([h.app.cardRefunds.resumeStaleRefunds(0), h.app.cardRefunds.resumeStaleRefunds(0)]);
+    const done = await h.get(`/v1/refunds/${pending.id}`);
+    expect(done.body.status).toBe('succeeded');
+    expect(await h.balance(c.id)).toBe(600);
+    const settled = await h.app.services.store.db
+      .selectFrom('ledger_transactions')
+      .select('id')
+      .where('cause_id', '=', pending.id)
+      .where('type', '=', 'card_refund_settled')
+      .execute();
+    expect(settled).toHaveLength(1);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('a declined card tops up nothing', async () => {
+    const c = await h.customer();
+    const before = await h.counts();
+    const r = await h.post(`/v1/customers/${c.id}/top-ups`, { amount: 1_000, currency: 'USD', paymentMethod: 'pm_card_declined' });
+    expect(r.status).toBe(402);
+    expect(r.body.error).toMatchObject({ type: 'card_error', code: 'card_declined' });
+    expect(await h.counts()).toEqual(before);
+  });
+
+  it('respects currency exponents: JPY credit is whole yen', async () => {
+    const c = await h.customer();
+    const t = await h.post(`/v1/customers/${c.id}/top-ups`, { amount: 1_500, currency: 'JPY', paymentMethod: 'pm_card_visa' });
+    expect(t.status).toBe(200);
+    const customer = await h.get(`/v1/customers/${c.id}`);
+    expect(customer.body.balances).toEqual({ JPY: 1_500, USD: 0 });
+  });
+});
