@@ -121,6 +121,7 @@ export const Refund = Type.Object({
   object: Type.Literal('refund'),
   sourceType: Type.String(),
   sourceId: Type.String(),
+  orderId: Nullable(Type.String()),
   customerId: Type.String(),
   amount: Type.Integer(),
   currency: Type.String(),
@@ -130,6 +131,7 @@ export const Refund = Type.Object({
   failureReason: Nullable(Type.String()),
   attempts: Type.Integer(),
   transactionId: Nullable(Type.String()),
+  explanation: Type.Unknown({ description: 'For order refunds: the quote lines that explain the amount.' }),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });

@@ -12,13 +12,15 @@ import { conflict, notFound, ruleRefused } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
+import type { Selectable } from 'kysely';
 import type { RefundsTable } from '../store/schema.js';
 
 export interface RefundView {
   id: string;
   object: 'refund';
-  sourceType: 'top_up' | 'charge';
+  sourceType: RefundsTable['source_type'];
   sourceId: string;
+  orderId: string | null;
   customerId: string;
   amount: number;
   currency: string;
@@ -28,11 +30,13 @@ export interface RefundView {
   failureReason: string | null;
   attempts: number;
   transactionId: string | null;
+  /** For order refunds: why this amount (the quote lines it came from). */
+  explanation: unknown;
   createdAt: string;
   updatedAt: string;
 }
 
-type RefundRow = Omit<RefundsTable, 'attempts'> & { attempts: number; created_at: Date; updated_at: Date };
+type RefundRow = Selectable<RefundsTable>;
 
 export function refundView(r: RefundRow): RefundView {
   return {
@@ -40,6 +44,7 @@ export function refundView(r: RefundRow): RefundView {
     object: 'refund',
     sourceType: r.source_type,
     sourceId: r.source_id,
+    orderId: r.order_id,
     customerId: r.customer_id,
     amount: Number(r.amount),
     currency: r.currency,
@@ -49,15 +54,17 @@ export function refundView(r: RefundRow): RefundView {
     failureReason: r.failure_reason,
     attempts: r.attempts,
     transactionId: r.transaction_id,
+    explanation: r.explanation ?? null,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
 }
 
-/** A card payment that money can go back to. */
-interface CardSource {
-  type: 'top_up';
+/** A card payment that money can go back to: a top-up or an order's card payment. */
+export interface CardSource {
+  type: 'top_up' | 'order_payment';
   id: string;
+  orderId: string | null;
   customerId: string;
   currency: string;
   paymentMethod: string;
@@ -72,15 +79,15 @@ export class CardRefundService {
   /** Takes `amountMinor` off the source's cap; refuses with the most that can still go back. */
   private async reserveCap(trx: Trx, source: CardSource, amountMinor: number): Promise<void> {
     const updated = await trx
-      .updateTable('top_ups')
+      .updateTable(capTable(source))
       .set((eb) => ({ refunded_amount: eb('refunded_amount', '+', amountMinor) }))
       .where('id', '=', source.id)
       .where((eb) => eb(eb('refunded_amount', '+', amountMinor), '<=', eb.ref('amount')))
       .returning('id')
       .executeTakeFirst();
     if (updated) return;
-    const row = await trx.selectFrom('top_ups').select(['amount', 'refunded_amount']).where('id', '=', source.id).executeTakeFirst();
-    if (!row) throw notFound('top-up', source.id);
+    const row = await trx.selectFrom(capTable(source)).select(['amount', 'refunded_amount']).where('id', '=', source.id).executeTakeFirst();
+    if (!row) throw notFound(source.type === 'top_up' ? 'top-up' : 'payment', source.id);
     const maxRefundable = Number(row.amount) - Number(row.refunded_amount);
     throw ruleRefused('refund_exceeds_refundable', `At most ${maxRefundable} can still be refunded to this card.`, {
       maxRefundable,
@@ -88,9 +95,9 @@ export class CardRefundService {
     });
   }
 
-  private async releaseCap(trx: Trx, source: { id: string }, amountMinor: number): Promise<void> {
+  private async releaseCap(trx: Trx, source: CardSource, amountMinor: number): Promise<void> {
     await trx
-      .updateTable('top_ups')
+      .updateTable(capTable(source))
       .set((eb) => ({ refunded_amount: eb('refunded_amount', '-', amountMinor) }))
       .where('id', '=', source.id)
       .execute();
@@ -100,7 +107,7 @@ export class CardRefundService {
   async reserve(
     trx: Trx,
     source: CardSource,
-    input: { amountMinor: number; reason: string | null; actor: Actor },
+    input: { amountMinor: number; reason: string | null; actor: Actor; explanation?: unknown },
   ): Promise<RefundView> {
     if (input.amountMinor <= 0) {
       throw ruleRefused('refund_exceeds_refundable', 'Nothing is left to refund to this card.', { maxRefundable: 0 });
@@ -118,6 +125,7 @@ export class CardRefundService {
       actor: actorLabel(input.actor),
       memo: input.reason,
       customerId: source.customerId,
+      orderId: source.orderId,
       cause: { type: 'refund', id: refundId },
       createdAt: now,
     });
@@ -127,6 +135,8 @@ export class CardRefundService {
         id: refundId,
         source_type: source.type,
         source_id: source.id,
+        order_id: source.orderId,
+        explanation: input.explanation === undefined ? null : JSON.stringify(input.explanation),
         customer_id: source.customerId,
         amount: input.amountMinor,
         currency: source.currency,
@@ -141,14 +151,14 @@ export class CardRefundService {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return refundView(row as RefundRow);
+    return refundView(row);
   }
 
   /** Step 2, after the reservation committed: ask the provider, then settle. */
   async send(refundId: string): Promise<RefundView> {
     const refund = await this.load(this.s.store.db, refundId);
     if (refund.status !== 'pending') return refundView(refund);
-    const source = await this.loadSource(refund.source_id);
+    const source = await this.loadSource(refund);
     const result = await this.s.payments.refund({
       chargeReference: source.providerReference,
       paymentMethod: source.paymentMethod,
@@ -188,7 +198,7 @@ export class CardRefundService {
         createdAt: now,
       });
       if (!result.ok) await this.releaseCap(trx, source, amountMinor);
-      return refundView(claimed as RefundRow);
+      return refundView(claimed);
     });
   }
 
@@ -198,7 +208,7 @@ export class CardRefundService {
     if (refund.destination !== 'card' || refund.status !== 'failed') {
       throw conflict('refund_not_retryable', `Only a failed card refund can be retried; this one is ${refund.status}.`);
     }
-    const source = await this.loadSource(refund.source_id, trx);
+    const source = await this.loadSource(refund, trx);
     await this.reserveCap(trx, source, Number(refund.amount));
     const now = this.s.clock.now();
     const txn = await this.s.ledger.post(trx, {
@@ -221,7 +231,7 @@ export class CardRefundService {
       .where('id', '=', refund.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    return refundView(row as RefundRow);
+    return refundView(row);
   }
 
   /** Finishes refunds left pending by a crash; safe to run from any number of processes. */
@@ -247,12 +257,17 @@ export class CardRefundService {
     if (forUpdate) q = q.forUpdate();
     const row = await q.executeTakeFirst();
     if (!row) throw notFound('refund', id);
-    return row as RefundRow;
+    return row;
   }
 
-  private async loadSource(id: string, db: Trx | Services['store']['db'] = this.s.store.db): Promise<CardSource> {
-    const t = await db.selectFrom('top_ups').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!t) throw notFound('top-up', id);
+  private async loadSource(refund: RefundRow, db: Trx | Services['store']['db'] = this.s.store.db): Promise<CardSource> {
+    if (refund.source_type === 'order_payment') {
+      const p = await db.selectFrom('order_payments').selectAll().where('id', '=', refund.source_id).executeTakeFirst();
+      if (!p) throw notFound('payment', refund.source_id);
+      return orderPaymentSource(p);
+    }
+    const t = await db.selectFrom('top_ups').selectAll().where('id', '=', refund.source_id).executeTakeFirst();
+    if (!t) throw notFound('top-up', refund.source_id);
     return topUpSource(t);
   }
 }
@@ -267,9 +282,35 @@ export function topUpSource(t: {
   return {
     type: 'top_up',
     id: t.id,
+    orderId: null,
     customerId: t.customer_id,
     currency: t.currency,
     paymentMethod: t.payment_method,
     providerReference: t.provider_reference,
   };
+}
+
+export function orderPaymentSource(p: {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  currency: string;
+  payment_method: string | null;
+  provider_reference: string | null;
+}): CardSource {
+  if (!p.payment_method || !p.provider_reference) throw new Error(`payment ${p.id} is not a card payment`);
+  return {
+    type: 'order_payment',
+    id: p.id,
+    orderId: p.order_id,
+    customerId: p.customer_id,
+    currency: p.currency,
+    paymentMethod: p.payment_method,
+    providerReference: p.provider_reference,
+  };
+}
+
+/** Where a card source keeps its refunded-so-far cap. */
+function capTable(source: CardSource): 'top_ups' | 'order_payments' {
+  return source.type === 'top_up' ? 'top_ups' : 'order_payments';
 }

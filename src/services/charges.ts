@@ -192,7 +192,7 @@ export class ChargeService {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return refundView(refund as Parameters<typeof refundView>[0]);
+    return refundView(refund);
   }
 
   private async remaining(trx: Trx, chargeId: string): Promise<number> {

@@ -2,7 +2,8 @@
 //   memory://               in-memory PGlite (tests, demos)
 //   file path / undefined   PGlite on disk (default ./.settle)
 //   postgres://…            PostgreSQL through a pg pool
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
@@ -71,15 +72,88 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const inMemory = url === 'memory://';
   const dataDir = inMemory ? undefined : options.dataDir ?? (url.startsWith('file://') ? url.slice(7) : url || './.settle');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({
-    ...(dataDir ? { dataDir } : {}),
-    parsers: { [INT8]: toSafeNumber, [NUMERIC]: (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)) },
-  });
+  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+  let pglite: PGlite;
+  try {
+    // Durability (docs/durability.md): PGlite writes the WAL to the data dir at every
+    // commit, so a commit survives the process being killed (kill -9, OOM), but it never
+    // fsyncs (it runs with fsync=off and its Node file system has no fsync), so it does
+    // not promise to survive a power loss or OS crash. `relaxedDurability` changes
+    // nothing on Node's file system; it only matters for IndexedDB/OPFS in browsers.
+    pglite = await PGlite.create({
+      ...(dataDir ? { dataDir } : {}),
+      parsers: { [INT8]: toSafeNumber, [NUMERIC]: (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)) },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return makeStore('pglite', db);
+  return makeStore('pglite', db, unlock);
 }
 
-function makeStore(kind: StoreKind, db: Db): Store {
+const lockedDataDirs = new Set<string>();
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One process at a time on a PGlite data dir. PGlite's own postmaster.pid does not stop
+ * a second one (every PGlite backend has pid 42, so the file always looks stale), and two
+ * processes writing one data dir lose acknowledged writes and corrupt it. The lock file
+ * holds our pid; one left by a dead process (kill -9) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const dir = resolve(dataDir);
+  if (lockedDataDirs.has(dir)) throw new Error(`The PGlite data directory ${dir} is already open in this process.`);
+  const file = join(dir, 'settle.pid');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw err;
+    }
+    let holder = 0;
+    try {
+      holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (holder > 0 && holder !== process.pid && processIsAlive(holder)) {
+      throw new Error(
+        `The PGlite data directory ${dir} is in use by process ${holder} (${file}). ` +
+          'Stop that process first (for a running server, use its HTTP API, e.g. GET /v1/ledger/check), ' +
+          'or delete the file if no Settle process is using the directory.',
+      );
+    }
+    try {
+      unlinkSync(file); // left by a process that is gone
+    } catch {
+      /* another process took it over first; the next attempt will see */
+    }
+  }
+  lockedDataDirs.add(dir);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    lockedDataDirs.delete(dir);
+    try {
+      if (Number.parseInt(readFileSync(file, 'utf8'), 10) === process.pid) unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  };
+}
+
+function makeStore(kind: StoreKind, db: Db, onClose: () => void = () => {}): Store {
   return {
     kind,
     db,
@@ -100,6 +174,12 @@ function makeStore(kind: StoreKind, db: Db): Store {
         }
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      try {
+        await db.destroy();
+      } finally {
+        onClose();
+      }
+    },
   };
 }

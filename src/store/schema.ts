@@ -110,7 +110,7 @@ export type RefundDestination = 'card' | 'account_credit';
 
 export interface RefundsTable {
   id: string;
-  source_type: 'top_up' | 'charge';
+  source_type: 'top_up' | 'charge' | 'order' | 'order_payment';
   source_id: string;
   customer_id: string;
   amount: number;
@@ -123,6 +123,8 @@ export interface RefundsTable {
   attempts: Generated<number>;
   actor: string;
   transaction_id: string | null;
+  order_id: Generated<string | null>;
+  explanation: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -134,6 +136,137 @@ export interface IdempotencyKeysTable {
   status_code: number;
   response: ColumnType<unknown, string, string>;
   created_at: Generated<Timestamp>;
+}
+
+export interface ServicesTable {
+  id: string;
+  provider_id: string;
+  name: string;
+  unit_amount: number;
+  currency: string;
+  created_at: Timestamp;
+}
+
+export interface SlotsTable {
+  id: string;
+  service_id: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  capacity: number;
+  booked: Generated<number>;
+}
+
+export interface SitesTable {
+  id: string;
+  customer_id: string;
+  address: string;
+  archived_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+type Json = ColumnType<unknown, string, string>;
+type NullableJson = ColumnType<unknown, string | null, string | null>;
+
+export interface OrdersTable {
+  id: string;
+  number: string;
+  process: string;
+  process_version: string;
+  state: string;
+  awaiting: string | null;
+  customer_id: string;
+  provider_id: string;
+  site_id: string | null;
+  currency: string;
+  starts_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  subtotal: number;
+  service_fee: number;
+  paid: Generated<number>;
+  refunded: Generated<number>;
+  service_fee_refunded: Generated<number>;
+  policies: Json;
+  comment: string | null;
+  proposal: NullableJson;
+  cancellation: NullableJson;
+  claim: NullableJson;
+  review: NullableJson;
+  created_by: string;
+  last_edit_by: string | null;
+  created_at: Timestamp;
+  last_edit_at: Timestamp;
+  entered_state_at: Timestamp;
+  closed_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export type LineStatus = 'open' | 'done' | 'cancelled';
+
+export interface OrderLinesTable {
+  id: string;
+  order_id: string;
+  position: number;
+  description: string;
+  service_id: string | null;
+  slot_id: string | null;
+  quantity: number;
+  unit_amount: number;
+  amount: number;
+  status: LineStatus;
+  starts_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  participant_name: string | null;
+  refunded: Generated<number>;
+  done_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+}
+
+export interface OrderPaymentsTable {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  method: 'card' | 'account_credit';
+  amount: number;
+  currency: string;
+  refunded_amount: Generated<number>;
+  payment_method: string | null;
+  provider_reference: string | null;
+  transaction_id: string;
+  created_at: Timestamp;
+}
+
+export interface OrderEventsTable {
+  id: string;
+  order_id: string;
+  type: string;
+  transition: string | null;
+  actor: string;
+  from_state: string | null;
+  to_state: string | null;
+  reason: string | null;
+  payload: Json;
+  created_at: Timestamp;
+}
+
+export interface DeadlinesTable {
+  order_id: string;
+  transition: string;
+  due_at: Timestamp;
+  lease_until: Timestamp | null;
+  lease_owner: string | null;
+}
+
+export interface PayoutsTable {
+  id: string;
+  provider_id: string;
+  order_id: string;
+  amount: number;
+  currency: string;
+  status: 'scheduled' | 'paid';
+  due_at: Timestamp;
+  paid_at: Timestamp | null;
+  transaction_id: string | null;
+  created_at: Timestamp;
 }
 
 export interface MigrationsTable {
@@ -157,4 +290,13 @@ export interface Database {
   refunds: RefundsTable;
   idempotency_keys: IdempotencyKeysTable;
   settle_migrations: MigrationsTable;
+  services: ServicesTable;
+  slots: SlotsTable;
+  sites: SitesTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  order_payments: OrderPaymentsTable;
+  order_events: OrderEventsTable;
+  deadlines: DeadlinesTable;
+  payouts: PayoutsTable;
 }

@@ -1,9 +1,10 @@
 // Ordered list of migrations; each runs once, in its own transaction, at start.
 import * as m001 from './001_foundation.js';
+import * as m002 from './002_orders.js';
 
 export interface Migration {
   name: string;
   up: string;
 }
 
-export const migrations: readonly Migration[] = [m001];
+export const migrations: readonly Migration[] = [m001, m002];

@@ -1,0 +1,109 @@
+// Deadlines: at most one pending per order (the table's primary key), claimed by any
+// number of processes. A claim is one `WITH … FOR UPDATE SKIP LOCKED` CTE feeding an
+// UPDATE that sets a short lease (never `WHERE id IN (SELECT … SKIP LOCKED)`, which
+// PostgreSQL bug #15715 can turn into updating every candidate). Firing happens in its
+// own transaction that re-checks the order, so a deadline whose order moved on does
+// nothing and a user transition racing it loses cleanly.
+import { sql } from 'kysely';
+import type { Store, Trx } from '../store/db.js';
+
+export interface DueDeadline {
+  orderId: string;
+  transition: string;
+  dueAt: Date;
+}
+
+export type FireDeadline = (deadline: DueDeadline) => Promise<void>;
+
+const LEASE_MS = 60_000;
+const DEFAULT_BATCH = 100;
+
+/** Replaces the order's pending deadline (or removes it when `deadline` is null). */
+export async function setDeadline(trx: Trx, orderId: string, deadline: { transition: string; at: Date } | null): Promise<void> {
+  if (!deadline) {
+    await trx.deleteFrom('deadlines').where('order_id', '=', orderId).execute();
+    return;
+  }
+  await trx
+    .insertInto('deadlines')
+    .values({ order_id: orderId, transition: deadline.transition, due_at: deadline.at, lease_until: null, lease_owner: null })
+    .onConflict((oc) =>
+      oc.column('order_id').doUpdateSet({ transition: deadline.transition, due_at: deadline.at, lease_until: null, lease_owner: null }),
+    )
+    .execute();
+}
+
+export class DeadlineRunner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly fire: FireDeadline,
+    private readonly now: () => Date,
+    private readonly owner: string,
+    private readonly batchSize = DEFAULT_BATCH,
+  ) {}
+
+  /** Leases up to `limit` due deadlines, earliest first, skipping ones others hold. */
+  async claim(limit = this.batchSize): Promise<DueDeadline[]> {
+    const realNow = new Date();
+    const rows = await sql<{ order_id: string; transition: string; due_at: Date }>`
+      with due as (
+        select order_id from deadlines
+        where due_at <= ${this.now().toISOString()}::timestamptz
+          and (lease_until is null or lease_until < ${realNow.toISOString()}::timestamptz)
+        order by due_at
+        limit ${limit}
+        for update skip locked)
+      update deadlines d
+      set lease_until = ${new Date(realNow.getTime() + LEASE_MS).toISOString()}::timestamptz, lease_owner = ${this.owner}
+      from due where d.order_id = due.order_id
+      returning d.order_id, d.transition, d.due_at`.execute(this.store.db);
+    return rows.rows
+      .map((r) => ({ orderId: r.order_id, transition: r.transition, dueAt: r.due_at }))
+      .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  }
+
+  /**
+   * Fires everything due by now, earliest first, including deadlines that firing creates
+   * and that are themselves already due. Returns how many fired (or were found stale).
+   * A call made while a sweep runs waits for it and then sweeps again, so anything that
+   * became due meanwhile (e.g. the test clock moved) has fired when it resolves.
+   */
+  async runDue(): Promise<number> {
+    while (this.running) await this.running.catch(() => 0);
+    this.running = (async () => {
+      let total = 0;
+      try {
+        for (;;) {
+          const batch = await this.claim();
+          if (batch.length === 0) return total;
+          for (const d of batch) await this.fire(d);
+          total += batch.length;
+        }
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  start(intervalMs: number, onError: (err: unknown) => void): void {
+    if (this.timer) return;
+    const tick = () => {
+      this.runDue()
+        .catch(onError)
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, 0).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => {});
+  }
+}
