@@ -12,6 +12,10 @@ import { TopUpService } from '../services/top-ups.js';
 import { ChargeService } from '../services/charges.js';
 import { AdjustmentService } from '../services/adjustments.js';
 import { ApiKeyService } from '../services/api-keys.js';
+import { CatalogService } from '../services/catalog.js';
+import { OrderService } from '../services/orders/service.js';
+import { DeadlineRunner } from '../scheduler/deadlines.js';
+import { randomUUID } from 'node:crypto';
 
 export type Mode = 'sandbox' | 'live';
 
@@ -25,9 +29,19 @@ export interface App {
   topUps: TopUpService;
   charges: ChargeService;
   adjustments: AdjustmentService;
+  catalog: CatalogService;
+  orders: OrderService;
+  deadlines: DeadlineRunner;
 }
 
-export async function createApp(store: Store, options: { mode?: Mode; payments?: PaymentProvider } = {}): Promise<App> {
+export interface AppOptions {
+  mode?: Mode;
+  payments?: PaymentProvider;
+  /** Told when a deadline could not fire (it is then dropped and recorded on the order). */
+  onDeadlineError?: (err: unknown, deadline: { orderId: string; transition: string }) => void;
+}
+
+export async function createApp(store: Store, options: AppOptions = {}): Promise<App> {
   const mode = options.mode ?? 'sandbox';
   const sandboxClock = mode === 'sandbox' ? new SandboxClock(store) : null;
   if (sandboxClock) await sandboxClock.refresh();
@@ -44,6 +58,9 @@ export async function createApp(store: Store, options: { mode?: Mode; payments?:
   };
   const parties = new PartyService(services);
   const cardRefunds = new CardRefundService(services);
+  const catalog = new CatalogService(services);
+  const orders = new OrderService({ s: services, catalog, cardRefunds }, options.onDeadlineError);
+  const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`);
   return {
     mode,
     services,
@@ -54,5 +71,8 @@ export async function createApp(store: Store, options: { mode?: Mode; payments?:
     topUps: new TopUpService(services, parties, cardRefunds),
     charges: new ChargeService(services),
     adjustments: new AdjustmentService(services, parties),
+    catalog,
+    orders,
+    deadlines,
   };
 }

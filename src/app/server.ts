@@ -18,6 +18,9 @@ export interface ServerConfig {
   logLevel: string;
   seedDemo: boolean;
   poolSize?: number;
+  /** Run deadlines in this process (default); off when `settle worker` processes do it. */
+  runDeadlines: boolean;
+  deadlineIntervalMs: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -33,6 +36,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: env.SETTLE_SEED_DEMO !== '0',
     ...(env.SETTLE_DB_POOL ? { poolSize: Number(env.SETTLE_DB_POOL) } : {}),
+    runDeadlines: env.SETTLE_RUN_DEADLINES !== '0',
+    deadlineIntervalMs: Number(env.SETTLE_DEADLINE_INTERVAL_MS ?? 1000),
   };
 }
 
@@ -56,7 +61,10 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const store = await openConfiguredStore(config);
   const applied = await migrate(store);
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const app = await createApp(store, { mode: config.mode });
+  const app = await createApp(store, {
+    mode: config.mode,
+    onDeadlineError: (err, d) => logger.error({ err, deadline: d }, 'deadline could not fire; dropped and recorded on the order'),
+  });
   if (config.adminKey) await app.apiKeys.ensureAdminKey(store.db, config.adminKey, 'SETTLE_ADMIN_KEY');
   const demo = config.mode === 'sandbox' && config.seedDemo ? await ensureDemo(app, config.adminKey) : null;
   const http = await buildHttpApp(app, { logger });
@@ -75,13 +83,27 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     }, IDEMPOTENCY_PURGE_EVERY_MS),
   ];
   timers.forEach((t) => t.unref());
+  if (config.runDeadlines) startDeadlines(app, config, logger);
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       timers.forEach(clearInterval);
+      await app.deadlines.stop();
       await http.close(); // stops accepting, waits for in-flight requests
       await store.close();
     })());
   return { app, http, url, demo, stop };
+}
+
+/** Sweeps due deadlines every interval; missed ones (server was down) fire at once, in order. */
+export function startDeadlines(app: App, config: Pick<ServerConfig, 'deadlineIntervalMs'>, logger: Logger): void {
+  const clock = app.sandboxClock;
+  app.deadlines.start(
+    config.deadlineIntervalMs,
+    (err) => logger.error({ err }, 'deadline sweep failed'),
+    async () => {
+      if (clock) await clock.refresh(); // another process may have moved the test clock
+    },
+  );
 }

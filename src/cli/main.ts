@@ -1,7 +1,8 @@
 // The `settle` command for operators.
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { configFromEnv, openConfiguredStore, startServer } from '../app/server.js';
+import { configFromEnv, openConfiguredStore, startDeadlines, startServer } from '../app/server.js';
+import { getProcess, toMermaid } from '../domain/process/index.js';
 import { migrate } from '../store/migrate.js';
 import { createApp } from '../app/app.js';
 import { checkLedger } from '../ledger/check.js';
@@ -16,7 +17,9 @@ Usage: settle <command> [options]
   serve                      run the API server (PORT, HOST, DATABASE_URL, SETTLE_DATA_DIR, SETTLE_MODE, SETTLE_ADMIN_KEY)
   migrate                    apply database migrations and exit
   seed                       seed the demo business if the database is empty (sandbox)
+  worker                     run due deadlines only (any number of workers and servers may share one PostgreSQL)
   check                      prove the ledger: re-derive every balance from the postings (exit 1 on any problem)
+  process diagram [NAME]     print the booking (or direct) process as a Mermaid state diagram
   keys create --role R       create an API key: --role admin | customer --customer cus_… | provider --provider prv_…
 
 Database: DATABASE_URL=postgres://… for PostgreSQL, memory:// for in-memory PGlite,
@@ -57,6 +60,36 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
       return new Promise<number>(() => {}); // runs until a signal
+    }
+    case 'worker': {
+      const config = configFromEnv();
+      const logger = pino({ level: config.logLevel });
+      const store = await openConfiguredStore(config);
+      await migrate(store);
+      const app = await createApp(store, {
+        mode: config.mode,
+        onDeadlineError: (err, d) => logger.error({ err, deadline: d }, 'deadline could not fire; dropped and recorded on the order'),
+      });
+      startDeadlines(app, config, logger);
+      logger.info({ intervalMs: config.deadlineIntervalMs }, 'settle worker running deadlines');
+      const stop = async () => {
+        await app.deadlines.stop();
+        await store.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop());
+      process.on('SIGINT', () => void stop());
+      return new Promise<number>(() => {});
+    }
+    case 'process': {
+      const [sub, name = 'booking'] = rest;
+      const definition = getProcess(name);
+      if (sub !== 'diagram' || !definition) {
+        console.error('usage: settle process diagram [booking|direct]');
+        return 2;
+      }
+      console.log(toMermaid(definition));
+      return 0;
     }
     case 'migrate': {
       const config = configFromEnv();

@@ -144,3 +144,54 @@ export const errorResponses = {
   409: ErrorBody,
   422: ErrorBody,
 };
+
+const Open = { additionalProperties: true } as const;
+
+export const OrderLine = Type.Object(
+  {
+    id: Type.String(),
+    description: Type.String(),
+    quantity: Type.Integer(),
+    unitAmount: Type.Integer(),
+    amount: Type.Integer(),
+    status: Type.String({ description: 'open | done | cancelled' }),
+    startsAt: Nullable(Type.String()),
+    endsAt: Nullable(Type.String()),
+    participantName: Nullable(Type.String()),
+    slotId: Nullable(Type.String()),
+    serviceId: Nullable(Type.String()),
+    refunded: Type.Integer(),
+  },
+  Open,
+);
+
+export const Order = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('order'),
+    number: Type.String(),
+    process: Type.String(),
+    processVersion: Type.String(),
+    state: Type.String(),
+    awaiting: Nullable(Type.String()),
+    deadline: Nullable(Type.Object({ at: Type.String(), action: Type.String() })),
+    customerId: Type.String(),
+    providerId: Type.String(),
+    siteId: Nullable(Type.String()),
+    currency: Type.String(),
+    startsAt: Nullable(Type.String()),
+    endsAt: Nullable(Type.String()),
+    lines: Type.Array(OrderLine),
+    amounts: Type.Object({
+      subtotal: Type.Integer(),
+      serviceFee: Type.Integer(),
+      total: Type.Integer(),
+      paid: Type.Integer(),
+      refunded: Type.Integer(),
+      refundable: Type.Integer(),
+    }),
+    payments: Type.Array(Type.Object({ id: Type.String(), method: Type.String(), amount: Type.Integer(), refunded: Type.Integer() }, Open)),
+    refunds: Type.Array(Refund),
+  },
+  Open,
+);

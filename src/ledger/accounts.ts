@@ -8,7 +8,9 @@ export type AccountKind =
   | 'platform_fees' // commissions and service fees the business earned
   | 'card_clearing' // money to and from card networks (external)
   | 'refunds_in_transit' // card refunds sent to the provider, outcome not yet known
-  | 'adjustments'; // counterpart of staff balance corrections
+  | 'adjustments' // counterpart of staff balance corrections
+  | 'order_escrow' // money paid for one order, held until it closes or is refunded
+  | 'payouts_sent'; // money paid out to providers (external)
 
 interface AccountPolicy {
   owned: boolean;
@@ -25,6 +27,8 @@ export const ACCOUNT_POLICIES: Record<AccountKind, AccountPolicy> = {
   card_clearing: { owned: false, allowNegative: true, shards: 8 },
   refunds_in_transit: { owned: false, allowNegative: true, shards: 8 },
   adjustments: { owned: false, allowNegative: true, shards: 8 },
+  order_escrow: { owned: true, allowNegative: false, shards: 1 },
+  payouts_sent: { owned: false, allowNegative: true, shards: 8 },
 };
 
 export interface AccountRef {
@@ -47,7 +51,12 @@ export const providerPayable = (providerId: string, currency: string): AccountRe
   ownerId: providerId,
   currency,
 });
-export const platform = (kind: Exclude<AccountKind, 'customer_credit' | 'provider_payable'>, currency: string): AccountRef => ({
+export const orderEscrow = (orderId: string, currency: string): AccountRef => ({
+  kind: 'order_escrow',
+  ownerId: orderId,
+  currency,
+});
+export const platform = (kind: Exclude<AccountKind, 'customer_credit' | 'provider_payable' | 'order_escrow'>, currency: string): AccountRef => ({
   kind,
   ownerId: null,
   currency,

@@ -16,7 +16,12 @@ export type TransactionType =
   | 'charge'
   | 'charge_refund'
   | 'correction'
-  | 'reversal';
+  | 'reversal'
+  | 'order_card_payment'
+  | 'order_payment'
+  | 'order_refund'
+  | 'order_settlement'
+  | 'payout';
 
 export interface PostingInput {
   account: AccountRef;
@@ -118,6 +123,24 @@ export class Ledger {
       });
     }
     return { id, createdAt: input.createdAt };
+  }
+
+  /**
+   * Locks a single-shard account's balance row for the rest of the transaction and returns
+   * the balance: for decisions that must not change under us (how much credit to use
+   * before charging a card for the rest).
+   */
+  async lockBalance(trx: Trx, ref: AccountRef): Promise<number> {
+    if (ACCOUNT_POLICIES[ref.kind].shards !== 1) throw new Error('only single-shard accounts can be locked');
+    await this.ensureAccounts(trx, [ref], new Date());
+    const row = await trx
+      .selectFrom('account_balances')
+      .select('balance')
+      .where('account_id', '=', accountId(ref))
+      .where('shard', '=', 0)
+      .forUpdate()
+      .executeTakeFirst();
+    return Number(row?.balance ?? 0);
   }
 
   /** The balance of one account (0 if it has never been used). O(shards). */

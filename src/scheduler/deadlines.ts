@@ -89,10 +89,12 @@ export class DeadlineRunner {
     return this.running;
   }
 
-  start(intervalMs: number, onError: (err: unknown) => void): void {
+  /** Sweeps every `intervalMs`; `beforeSweep` lets a worker re-read the shared test clock. */
+  start(intervalMs: number, onError: (err: unknown) => void, beforeSweep: () => Promise<void> = async () => {}): void {
     if (this.timer) return;
     const tick = () => {
-      this.runDue()
+      beforeSweep()
+        .then(() => this.runDue())
         .catch(onError)
         .finally(() => {
           if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();

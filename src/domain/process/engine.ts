@@ -3,8 +3,8 @@
 // layer runs guards and actions; it never hard-codes a state or a window.
 import { SettleError } from '../errors.js';
 import { evaluateTime, type ProcessTimes, type TimePolicies } from './time.js';
-import { START, type ProcessDefinition, type StateDef } from './types.js';
-import type { ProcessActor } from './vocabulary.js';
+import { START, branchesOf, resolveTarget, type ProcessDefinition, type StateDef, type TransitionDef } from './types.js';
+import type { ActionName, ConditionName, ProcessActor } from './vocabulary.js';
 
 type AnyProcess = ProcessDefinition<string, string>;
 type TransitionIn<P extends AnyProcess> = P['transitions'][number];
@@ -133,4 +133,20 @@ export function awaitingParty(
 
 export function isTerminal(process: AnyProcess, state: string): boolean {
   return stateDef(process, state)?.terminal === true;
+}
+
+/**
+ * Where a transition taken from `from` ends, once its own actions have run: the first
+ * branch whose condition `holds` on the resulting order, with the branch's extra actions.
+ */
+export function chooseBranch(
+  transition: TransitionDef,
+  from: string,
+  holds: (condition: ConditionName) => boolean,
+): { to: string; actions: readonly ActionName[] } {
+  for (const b of branchesOf(transition)) {
+    if (b.when === undefined || holds(b.when)) return { to: resolveTarget(b.to, from), actions: b.actions ?? [] };
+  }
+  // Validation guarantees a last unconditional branch; reaching here means an unvalidated definition.
+  throw new Error(`transition '${transition.name}' has no branch for this order`);
 }

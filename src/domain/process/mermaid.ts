@@ -2,7 +2,7 @@
 // the picture is generated from the same data the engine runs and can never drift.
 import { DEFAULT_SETTINGS } from '../settings.js';
 import { formatTimeExpr, type TimePolicies } from './time.js';
-import { START, type ProcessDefinition } from './types.js';
+import { START, branchesOf, resolveTarget, type ProcessDefinition } from './types.js';
 
 export interface MermaidOptions {
   /** Policy values to show in deadlines (default: the default settings); null shows the policy names. */
@@ -27,11 +27,11 @@ export function toMermaid(process: ProcessDefinition, options: MermaidOptions = 
     let label = `${t.name} [${t.actors.join(', ')}]`;
     if (options.guards && t.guards?.length) label += ` if ${t.guards.join(' and ')}`;
     if (t.at) label += ` at ${formatTimeExpr(t.at, policies)}`;
-    const branches = typeof t.to === 'string' ? [{ to: t.to, when: undefined }] : t.to;
+    const branches = branchesOf(t);
     for (const from of t.from) {
       for (const b of branches) {
         const when = b.when ? ` when ${b.when}` : branches.length > 1 ? ' otherwise' : '';
-        lines.push(`  ${node(from)} --> ${b.to} : ${clean(label + when)}`);
+        lines.push(`  ${node(from)} --> ${node(resolveTarget(b.to, from))} : ${clean(label + when)}`);
       }
     }
   }

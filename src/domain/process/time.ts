@@ -13,7 +13,7 @@ import { addCalendarDays, addHours, isSameCalendarDay } from './zoned.js';
  * - lastEditAt: the create or the latest edit of the order's terms (equals createdAt until
  *   the first edit); the confirmation window runs from it.
  * - startsAt / endsAt: the service time (from the lines; absent for untimed orders).
- * - closedAt: when the order was closed.
+ * - closedAt: when the order ended (closed, or cancelled with money kept); payouts run from it.
  */
 export const NAMED_TIMES = ['enteredState', 'createdAt', 'lastEditAt', 'startsAt', 'endsAt', 'closedAt'] as const;
 export type NamedTime = (typeof NAMED_TIMES)[number];

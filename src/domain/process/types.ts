@@ -7,6 +7,9 @@ import type { TimeExpr } from './time.js';
 /** The pseudo-state before an order exists; transitions from it create orders. */
 export const START = '@start';
 export type Start = typeof START;
+/** As a target: stay in the state the transition was taken from (one self-loop for several states). */
+export const SAME = '@same';
+export type Same = typeof SAME;
 
 /**
  * Whom the order waits for in a state. `counterparty` is the party (customer or provider)
@@ -26,7 +29,9 @@ export interface StateDef<S extends string = string> {
 /** One target of a transition that can end in several states; `when` is read after the actions ran. */
 export interface Branch<S extends string = string> {
   when?: ConditionName;
-  to: S;
+  to: S | Same;
+  /** Run after the transition's own actions, only when this branch is taken. */
+  actions?: readonly ActionName[];
 }
 
 export interface TransitionDef<S extends string = string, T extends string = string> {
@@ -35,7 +40,7 @@ export interface TransitionDef<S extends string = string, T extends string = str
   /** States it may be taken from; START for creation. */
   from: readonly (S | Start)[];
   /** One target, or branches tried in order (the last one without `when`). */
-  to: S | readonly Branch<S>[];
+  to: S | Same | readonly Branch<S>[];
   /** `system` transitions are taken by the deadline worker and by nobody else. */
   actors: readonly ProcessActor[];
   /** All must hold before it runs; the first that fails is the refusal. */
@@ -63,7 +68,16 @@ export interface ProcessDefinition<S extends string = string, T extends string =
 export type StateOf<P> = P extends ProcessDefinition<infer S, string> ? S : never;
 export type TransitionOf<P> = P extends ProcessDefinition<string, infer T> ? T : never;
 
-/** The targets a transition may lead to, in branch order. */
-export function targetsOf<S extends string>(t: TransitionDef<S, string>): S[] {
-  return typeof t.to === 'string' ? [t.to] : t.to.map((b) => b.to);
+export function branchesOf<S extends string>(t: TransitionDef<S, string>): readonly Branch<S>[] {
+  return typeof t.to === 'string' ? [{ to: t.to }] : t.to;
+}
+
+/** The state a branch leads to when taken from `from`. */
+export function resolveTarget<S extends string>(to: S | Same, from: S | Start): S | Start {
+  return to === SAME ? from : to;
+}
+
+/** The states a transition may lead to from `from`, in branch order. */
+export function targetsOf<S extends string>(t: TransitionDef<S, string>, from: S | Start): (S | Start)[] {
+  return branchesOf(t).map((b) => resolveTarget(b.to, from));
 }

@@ -4,7 +4,7 @@
 // definitions read from JSON and mistakes the types cannot see (reachability, dead ends).
 import { isActionName, isConditionName, isGuardName, isProcessActor } from './vocabulary.js';
 import { NAMED_TIMES, DAYS_POLICIES, HOURS_POLICIES, type TimeExpr } from './time.js';
-import { START, targetsOf, type ProcessDefinition, type StateDef, type TransitionDef } from './types.js';
+import { SAME, START, branchesOf, targetsOf, type ProcessDefinition, type StateDef, type TransitionDef } from './types.js';
 
 export interface ProcessIssue {
   code: string;
@@ -45,11 +45,13 @@ function transitionIssues(t: TransitionDef, stateNames: Set<string>, terminal: S
   const add = (code: string, message: string) => issues.push({ code, message: `transition '${t.name}': ${message}` });
   if (t.from.length === 0) add('no_from_state', 'has no from-state');
   for (const s of t.from) if (s !== START && !stateNames.has(s)) add('unknown_state', `from-state '${s}' is not declared`);
-  const branches = typeof t.to === 'string' ? [{ to: t.to }] : t.to;
+  const branches = branchesOf(t);
   if (branches.length === 0) add('no_target', 'has no target state');
   branches.forEach((b, i) => {
-    if (!stateNames.has(b.to)) add('unknown_state', `target '${b.to}' is not declared`);
+    if (b.to === SAME && t.from.includes(START)) add('same_from_start', `cannot stay in '${START}'`);
+    else if (b.to !== SAME && !stateNames.has(b.to)) add('unknown_state', `target '${b.to}' is not declared`);
     if (b.when !== undefined && !isConditionName(b.when)) add('unknown_condition', `unknown condition '${b.when}'`);
+    for (const a of b.actions ?? []) if (!isActionName(a)) add('unknown_action', `unknown action '${a}'`);
     const last = i === branches.length - 1;
     if (last && b.when !== undefined) add('no_default_branch', 'the last branch must have no condition');
     if (!last && b.when === undefined) add('unreachable_branch', `branch ${i + 1} has no condition, so later branches never run`);
@@ -67,7 +69,7 @@ function transitionIssues(t: TransitionDef, stateNames: Set<string>, terminal: S
   for (const a of t.actions ?? []) if (!isActionName(a)) add('unknown_action', `unknown action '${a}'`);
   for (const s of t.from) {
     if (!terminal.has(s)) continue;
-    if (branches.some((b) => b.to !== s)) add('leaves_terminal_state', `leads out of terminal state '${s}'`);
+    if (targetsOf(t, s).some((to) => to !== s)) add('leaves_terminal_state', `leads out of terminal state '${s}'`);
     if (system) add('deadline_in_terminal_state', `puts a deadline on terminal state '${s}'`);
   }
   return issues;
@@ -98,13 +100,14 @@ export function validateProcess(process: ProcessDefinition): ProcessIssue[] {
   for (let grew = true; grew; ) {
     grew = false;
     for (const t of process.transitions) {
-      if (!t.from.some((s) => reached.has(s))) continue;
-      for (const target of targetsOf(t)) if (!reached.has(target)) (reached.add(target), (grew = true));
+      for (const from of t.from.filter((s) => reached.has(s))) {
+        for (const target of targetsOf(t, from)) if (!reached.has(target)) (reached.add(target), (grew = true));
+      }
     }
   }
   for (const s of states) {
     if (!reached.has(s.name)) add('unreachable_state', `state '${s.name}' cannot be reached`);
-    const leaves = process.transitions.some((t) => t.from.includes(s.name) && targetsOf(t).some((to) => to !== s.name));
+    const leaves = process.transitions.some((t) => t.from.includes(s.name) && targetsOf(t, s.name).some((to) => to !== s.name));
     if (!s.terminal && !leaves) add('dead_end_state', `non-terminal state '${s.name}' has no way out`);
   }
   for (const [name, expr] of Object.entries(process.schedules ?? {})) {

@@ -67,15 +67,18 @@ export const ACTIONS = {
     'Mark the selected lines cancelled: the named ones, every undone one, or every open one when the whole order is cancelled.',
   refund_cancelled_lines:
     'Refund the lines just cancelled under the cancellation policy (the same computation as the quote) to the requested or default destination, keeping the explanation.',
-  record_cancellation: "Record who cancelled, the reason given (or the transition's reasonCode) and when.",
+  record_cancellation:
+    "Record who cancelled what (some lines or the whole order), the reason given (or the transition's reasonCode) and when.",
   complete_open_lines: 'Mark every open line done.',
   complete_selected_line: 'Mark the selected line done.',
   record_claim: "Record the customer's claim and its reason.",
   resolve_claim: 'Apply the resolution: refund (full or partial, to card or account) or reject, and record it.',
   refund_order: "Refund an amount of the order's paid money to the requested destination.",
   refund_card_payment: 'Move money this order already returned to account credit back to one of its card payments.',
-  settle_escrow: 'Move what is left in escrow to the provider payable (less commission) and the service fee and commission to the platform.',
-  schedule_payout: "Create the provider's payout for this order, due at the process's payout schedule.",
+  settle_escrow:
+    'Move what is left in escrow to the provider payable (less commission) and the service fee and commission to the platform; nothing when the escrow is empty.',
+  schedule_payout:
+    "Create the provider's payout for this order, due at the process's `schedules.payout` time; none when nothing became payable.",
   record_review: "Store the customer's rating (1-5) and comment.",
 } as const satisfies Record<string, string>;
 export type ActionName = keyof typeof ACTIONS;

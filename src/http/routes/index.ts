@@ -8,9 +8,11 @@ import { moneyRoutes } from './money.js';
 import { settingsRoutes } from './settings.js';
 import { ledgerRoutes } from './ledger.js';
 import { sandboxRoutes } from './sandbox.js';
+import { orderRoutes } from './orders.js';
+import { catalogRoutes } from './catalog.js';
 
 export async function registerRoutes(server: HttpServerLike, app: App, idempotency: Idempotency): Promise<void> {
-  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes]) {
+  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes]) {
     register(server, app, idempotency);
   }
 }

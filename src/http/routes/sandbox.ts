@@ -11,6 +11,14 @@ const ClockBody = Type.Union([
 ]);
 const ClockView = Type.Object({ now: Type.String(), frozen: Type.Boolean() });
 
+// After 9999 toISOString() writes "+010000-…", which neither PostgreSQL nor the API's
+// date-time format reads back (a 500 on the next write); the test clock stops here.
+const LATEST_CLOCK_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+function assertClockInRange(targetMs: number): void {
+  if (targetMs > LATEST_CLOCK_MS) throw badRequest('clock_out_of_range', 'The test clock cannot go past 9999-12-31T23:59:59.999Z.');
+}
+
 export const sandboxRoutes: RouteModule = (server, app) => {
   const clock = app.sandboxClock;
   if (!clock) return;
@@ -31,9 +39,17 @@ export const sandboxRoutes: RouteModule = (server, app) => {
     async (req) => {
       requireAdmin(req.actor);
       const body = req.body as { advanceSeconds?: number; to?: string };
-      if (body.advanceSeconds !== undefined) await clock.advance(body.advanceSeconds);
-      else if (body.to !== undefined) await clock.setTo(new Date(body.to));
-      else throw badRequest('parameter_missing', 'Send advanceSeconds or to.');
+      if (body.advanceSeconds !== undefined) {
+        assertClockInRange(clock.now().getTime() + body.advanceSeconds * 1000);
+        await clock.advance(body.advanceSeconds);
+      } else if (body.to !== undefined) {
+        assertClockInRange(Date.parse(body.to));
+        await clock.setTo(new Date(body.to));
+      } else {
+        throw badRequest('parameter_missing', 'Send advanceSeconds or to.');
+      }
+      // Every deadline due by the new time runs before we answer.
+      await app.deadlines.runDue();
       return { now: clock.now().toISOString(), frozen: clock.frozen };
     },
   );

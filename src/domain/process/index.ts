@@ -1,0 +1,28 @@
+// The processes Settle runs, by name and version. An order stores both, so when a process
+// changes, the new version is added here and orders created under the old one keep it.
+import { bookingProcess } from './booking.js';
+import { directProcess } from './direct.js';
+import type { ProcessDefinition } from './types.js';
+
+export * from './vocabulary.js';
+export * from './time.js';
+export * from './types.js';
+export * from './validate.js';
+export * from './engine.js';
+export { toMermaid, type MermaidOptions } from './mermaid.js';
+export { bookingProcess, type BookingProcess } from './booking.js';
+export { directProcess, type DirectProcess } from './direct.js';
+
+/** The version new orders get, per process name. */
+export const CURRENT_PROCESSES = { booking: bookingProcess, direct: directProcess } as const;
+export type ProcessName = keyof typeof CURRENT_PROCESSES;
+
+const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, directProcess];
+
+export const isProcessName = (name: string): name is ProcessName => Object.hasOwn(CURRENT_PROCESSES, name);
+
+/** The definition an order runs on: its name and the version it was created under (default: current). */
+export function getProcess(name: string, version?: string): ProcessDefinition | undefined {
+  if (version === undefined) return isProcessName(name) ? CURRENT_PROCESSES[name] : undefined;
+  return ALL_VERSIONS.find((p) => p.name === name && p.version === version);
+}

@@ -1,0 +1,89 @@
+// What a transition works with while it runs: the locked order, who acts and when, the
+// request's parameters, and what the actions have done so far (for the event and the
+// response).
+import type { Trx } from '../../store/db.js';
+import type { ProcessActor, ProcessDefinition, TransitionDef } from '../../domain/process/index.js';
+import type { CancellationQuote } from '../../domain/cancellation.js';
+import type { Actor, Services } from '../context.js';
+import type { CatalogService } from '../catalog.js';
+import type { CardRefundService, RefundView } from '../card-refunds.js';
+import type { LineRow, OrderRecord } from './records.js';
+
+export type RefundDestination = 'card' | 'account_credit';
+
+export interface LineChange {
+  id: string;
+  description?: string | undefined;
+  quantity?: number | undefined;
+  unitAmount?: number | undefined;
+  startsAt?: string | undefined;
+  endsAt?: string | undefined;
+  slotId?: string | undefined;
+  participantName?: string | undefined;
+}
+
+/** A change of the order's terms: an edit in confirmation, or a provider's proposal. */
+export interface TermsChange {
+  startsAt?: string | undefined;
+  endsAt?: string | undefined;
+  lines?: LineChange[] | undefined;
+  comment?: string | undefined;
+}
+
+export interface TransitionParams extends TermsChange {
+  reason?: string | undefined;
+  lineIds?: string[] | undefined;
+  /** cancel: every line not done yet (seed 000's "Cancel all undone lines"). */
+  undoneLines?: boolean | undefined;
+  refundDestination?: RefundDestination | undefined;
+  useAccountCredit?: boolean | undefined;
+  paymentMethod?: string | undefined;
+  outcome?: 'refund' | 'reject' | undefined;
+  amount?: number | undefined;
+  destination?: RefundDestination | undefined;
+  rating?: number | undefined;
+  paymentId?: string | undefined;
+  /** An operator acting on behalf of one party (for create and edits). */
+  onBehalfOf?: 'customer' | 'provider' | undefined;
+  participantName?: string | undefined;
+  slotId?: string | undefined;
+}
+
+export interface TransitionDeps {
+  s: Services;
+  catalog: CatalogService;
+  cardRefunds: CardRefundService;
+}
+
+export interface TransitionContext extends TransitionDeps {
+  trx: Trx;
+  rec: OrderRecord;
+  process: ProcessDefinition;
+  transition: TransitionDef;
+  actor: Actor;
+  role: ProcessActor;
+  now: Date;
+  params: TransitionParams;
+  idempotencyKey: string;
+  /** Lines the request is about (to cancel, mark done or edit). */
+  selected: LineRow[];
+  /** Lines this transition cancelled. */
+  cancelled: LineRow[];
+  quote: CancellationQuote | null;
+  /** The lines as a terms change will leave them, computed (and seats moved) by move_seats. */
+  pendingLines: LineRow[] | null;
+  refunds: RefundView[];
+  /** Card refunds to send once the transaction has committed. */
+  afterCommit: Array<() => Promise<unknown>>;
+  /** Details recorded in the event (history and outbox). */
+  event: Record<string, unknown>;
+  dryRun: boolean;
+}
+
+/** The party an actor speaks for in the order: operators act for someone. */
+export function partyOf(ctx: Pick<TransitionContext, 'role' | 'params' | 'rec'>): 'customer' | 'provider' {
+  if (ctx.role === 'customer' || ctx.role === 'provider') return ctx.role;
+  if (ctx.params.onBehalfOf) return ctx.params.onBehalfOf;
+  // Staff act for the awaited party by default, so an edit by staff flips who is awaited.
+  return ctx.rec.order.awaiting === 'provider' ? 'provider' : 'customer';
+}

@@ -1,0 +1,149 @@
+// Creating an order: validate the lines (free lines, service lines, slot lines), take
+// the amounts and the policy snapshot from the settings, give it a human number, and
+// run the process's create transition (which reserves seats and sets the deadline).
+import { sql } from 'kysely';
+import type { Trx } from '../../store/db.js';
+import { badRequest, notFound, ruleRefused } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { getProcess, isProcessName, START } from '../../domain/process/index.js';
+import type { Actor } from '../context.js';
+import type { TransitionDeps } from './context.js';
+import { amountsFor, lineAmount } from './terms.js';
+import { serviceTimes, type LineRow } from './records.js';
+import { runTransition } from './engine.js';
+
+export interface LineInput {
+  description?: string | undefined;
+  serviceId?: string | undefined;
+  slotId?: string | undefined;
+  quantity: number;
+  unitAmount?: number | undefined;
+  startsAt?: string | undefined;
+  endsAt?: string | undefined;
+  participantName?: string | undefined;
+}
+
+export interface CreateOrderInput {
+  process: string;
+  customerId: string;
+  providerId: string;
+  currency: string;
+  lines: LineInput[];
+  siteId?: string | undefined;
+  comment?: string | undefined;
+  onBehalfOf?: 'customer' | 'provider' | undefined;
+}
+
+const MAX_LINES = 100;
+
+export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<string> {
+  if (!isProcessName(input.process)) throw badRequest('parameter_invalid', `Unknown process '${input.process}' (booking or direct).`, { param: 'process' });
+  const process = getProcess(input.process)!;
+  if (input.lines.length === 0 || input.lines.length > MAX_LINES) {
+    throw badRequest('parameter_invalid', `An order needs 1 to ${MAX_LINES} lines.`, { param: 'lines' });
+  }
+  const [customer, provider] = await Promise.all([
+    trx.selectFrom('customers').select('id').where('id', '=', input.customerId).executeTakeFirst(),
+    trx.selectFrom('providers').select('id').where('id', '=', input.providerId).executeTakeFirst(),
+  ]);
+  if (!customer) throw notFound('customer', input.customerId);
+  if (!provider) throw notFound('provider', input.providerId);
+  if (input.siteId) {
+    const site = await trx.selectFrom('sites').select(['customer_id', 'archived_at']).where('id', '=', input.siteId).executeTakeFirst();
+    if (!site) throw notFound('site', input.siteId);
+    if (site.customer_id !== input.customerId) throw ruleRefused('site_of_other_customer', 'That site belongs to another customer.', { param: 'siteId' });
+    if (site.archived_at) throw ruleRefused('site_archived', 'That site is archived; restore it first.', { param: 'siteId' });
+  }
+  const now = deps.s.clock.now();
+  const orderId = newId('order');
+  const lines: LineRow[] = [];
+  for (const [i, l] of input.lines.entries()) lines.push(await resolveLine(deps, trx, orderId, i, l, input));
+  const policies = await deps.s.settings.get(trx);
+  const amounts = amountsFor(lines, policies);
+  const times = serviceTimes(lines);
+  const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
+  const seq = await sql<{ n: number }>`select nextval('order_numbers')::int as n`.execute(trx);
+  await trx
+    .insertInto('orders')
+    .values({
+      id: orderId,
+      number: `SO-${String(seq.rows[0]!.n).padStart(6, '0')}`,
+      process: process.name,
+      process_version: process.version,
+      state: START,
+      awaiting: null,
+      customer_id: input.customerId,
+      provider_id: input.providerId,
+      site_id: input.siteId ?? null,
+      currency: input.currency,
+      starts_at: times.startsAt,
+      ends_at: times.endsAt,
+      subtotal: amounts.subtotal,
+      service_fee: amounts.serviceFee,
+      policies: JSON.stringify(policies),
+      comment: input.comment ?? null,
+      proposal: null,
+      cancellation: null,
+      claim: null,
+      review: null,
+      created_by: party,
+      last_edit_by: null,
+      created_at: now,
+      last_edit_at: now,
+      entered_state_at: now,
+      closed_at: null,
+      updated_at: now,
+    })
+    .execute();
+  await trx.insertInto('order_lines').values(lines).execute();
+  await runTransition(deps, trx, { orderId, transition: 'create', actor, params: { onBehalfOf: input.onBehalfOf }, idempotencyKey, now });
+  return orderId;
+}
+
+async function resolveLine(deps: TransitionDeps, trx: Trx, orderId: string, position: number, l: LineInput, order: CreateOrderInput): Promise<LineRow> {
+  const param = `lines.${position}`;
+  let description = l.description;
+  let unitAmount = l.unitAmount;
+  let serviceId = l.serviceId ?? null;
+  let startsAt = l.startsAt ? new Date(l.startsAt) : null;
+  let endsAt = l.endsAt ? new Date(l.endsAt) : null;
+  if (l.slotId) {
+    const slot = await deps.catalog.getSlot(trx, l.slotId);
+    if (serviceId && slot.serviceId !== serviceId) throw ruleRefused('slot_of_other_service', `Slot ${l.slotId} is not a slot of ${serviceId}.`, { param: `${param}.slotId` });
+    serviceId = slot.serviceId;
+    startsAt = new Date(slot.startsAt);
+    endsAt = new Date(slot.endsAt);
+  }
+  if (serviceId) {
+    const service = await trx.selectFrom('services').selectAll().where('id', '=', serviceId).executeTakeFirst();
+    if (!service) throw notFound('service', serviceId);
+    if (service.provider_id !== order.providerId) throw ruleRefused('service_of_other_provider', `Service ${serviceId} is sold by another provider.`, { param: `${param}.serviceId` });
+    if (service.currency !== order.currency) throw ruleRefused('currency_mismatch', `Service ${serviceId} is priced in ${service.currency}, the order is in ${order.currency}.`, { param: `${param}.serviceId` });
+    description ??= service.name;
+    unitAmount ??= Number(service.unit_amount);
+  }
+  if (!description) throw badRequest('parameter_missing', `Line ${position} needs a description or a serviceId.`, { param: `${param}.description` });
+  if (unitAmount === undefined) throw badRequest('parameter_missing', `Line ${position} needs a unitAmount.`, { param: `${param}.unitAmount` });
+  if (startsAt && Number.isNaN(startsAt.getTime())) throw badRequest('parameter_invalid', `Line ${position} startsAt is not a time.`, { param: `${param}.startsAt` });
+  if (endsAt && Number.isNaN(endsAt.getTime())) throw badRequest('parameter_invalid', `Line ${position} endsAt is not a time.`, { param: `${param}.endsAt` });
+  if (startsAt && endsAt && endsAt <= startsAt) throw badRequest('parameter_invalid', `Line ${position} must end after it starts.`, { param: `${param}.endsAt` });
+  if (endsAt && !startsAt) throw badRequest('parameter_missing', `Line ${position} has endsAt but no startsAt.`, { param: `${param}.startsAt` });
+  return {
+    id: newId('line'),
+    order_id: orderId,
+    position,
+    description,
+    service_id: serviceId,
+    slot_id: l.slotId ?? null,
+    quantity: l.quantity,
+    unit_amount: unitAmount,
+    amount: lineAmount(unitAmount, l.quantity),
+    status: 'open',
+    starts_at: startsAt,
+    ends_at: endsAt,
+    participant_name: l.participantName ?? null,
+    refunded: 0,
+    done_at: null,
+    cancelled_at: null,
+  };
+}

@@ -1,0 +1,161 @@
+// The order engine: runs one transition of the order's declared process — lock the
+// order, check who may do it and in which state, run the guards, run the actions in
+// order, choose the target state, write the event (history and outbox) and the next
+// deadline — all in the caller's database transaction. It knows no state names.
+import { SettleError } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import {
+  START,
+  awaitingParty,
+  chooseBranch,
+  deadlineFor,
+  getProcess,
+  isTerminal,
+  requireTransition,
+  type ConditionName,
+  type ProcessActor,
+} from '../../domain/process/index.js';
+import type { Trx } from '../../store/db.js';
+import { setDeadline } from '../../scheduler/deadlines.js';
+import { actorLabel, type Actor } from '../context.js';
+import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
+import { GUARD_IMPLEMENTATIONS } from './guards.js';
+import { ACTION_IMPLEMENTATIONS } from './actions.js';
+import { loadOrder, policiesOf, saveOrder, type LineRow } from './records.js';
+import { totalOf } from './money.js';
+
+/** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
+export const PAYOUT_DEADLINE = '@payout';
+
+const CONDITION_IMPLEMENTATIONS: Record<ConditionName, (ctx: TransitionContext) => boolean> = {
+  nothing_to_pay: (ctx) => totalOf(ctx.rec.order) === 0,
+  all_lines_cancelled: (ctx) => ctx.rec.lines.every((l) => l.status === 'cancelled'),
+  no_open_lines: (ctx) => ctx.rec.lines.every((l) => l.status !== 'open'),
+};
+
+export function processActorOf(actor: Actor, order: { customer_id: string; provider_id: string }): ProcessActor {
+  if (actor.role === 'admin') return 'operator';
+  if (actor.role === 'system') return 'system';
+  if (actor.role === 'customer' && actor.customerId === order.customer_id) return 'customer';
+  if (actor.role === 'provider' && actor.providerId === order.provider_id) return 'provider';
+  throw new SettleError(404, 'not_found_error', 'resource_missing', 'No such order.');
+}
+
+export interface TransitionRequest {
+  orderId: string;
+  transition: string;
+  actor: Actor;
+  params: TransitionParams;
+  idempotencyKey: string;
+  /** Deadline firings run at their due time, so a late sweep gives the same history. */
+  now?: Date;
+  dryRun?: boolean;
+}
+
+export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
+  const rec = await loadOrder(trx, req.orderId, { lock: true });
+  const { order } = rec;
+  const process = getProcess(order.process, order.process_version);
+  if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
+  const role = processActorOf(req.actor, order);
+  const transition = requireTransition(process, order.state, req.transition, role);
+  const now = req.now ?? deps.s.clock.now();
+  const ctx: TransitionContext = {
+    ...deps,
+    trx,
+    rec,
+    process,
+    transition,
+    actor: req.actor,
+    role,
+    now,
+    params: req.params,
+    idempotencyKey: req.idempotencyKey,
+    selected: selectLines(rec.lines, req),
+    cancelled: [],
+    quote: null,
+    pendingLines: null,
+    refunds: [],
+    afterCommit: [],
+    event: {},
+    dryRun: req.dryRun ?? false,
+  };
+  for (const guard of transition.guards ?? []) await GUARD_IMPLEMENTATIONS[guard](ctx);
+  for (const action of transition.actions ?? []) await ACTION_IMPLEMENTATIONS[action](ctx);
+  const from = order.state;
+  const branch = chooseBranch(transition, from, (c) => CONDITION_IMPLEMENTATIONS[c](ctx));
+  for (const action of branch.actions) await ACTION_IMPLEMENTATIONS[action](ctx);
+
+  if (branch.to !== from) {
+    order.state = branch.to;
+    order.entered_state_at = now;
+    if (isTerminal(process, branch.to)) order.closed_at = now;
+  }
+  order.awaiting = awaitingParty(process, order.state, lastParty(order.last_edit_by, order.created_by));
+  order.updated_at = now;
+  await saveOrder(trx, order);
+  await writeEvent(ctx, from);
+  await setDeadline(trx, order.id, await nextDeadline(ctx));
+  return ctx;
+}
+
+/** Which lines a request is about: the named ones, or for a whole-order cancel every open one. */
+function selectLines(lines: LineRow[], req: TransitionRequest): LineRow[] {
+  const ids = req.params.lineIds;
+  if (ids?.length) return lines.filter((l) => ids.includes(l.id));
+  const wholeOrder = ['cancel', 'expire_confirmation', 'expire_payment'];
+  return wholeOrder.includes(req.transition) ? lines.filter((l) => l.status === 'open') : [];
+}
+
+function lastParty(lastEditBy: string | null, createdBy: string): 'customer' | 'provider' | undefined {
+  const party = lastEditBy ?? createdBy;
+  return party === 'customer' || party === 'provider' ? party : undefined;
+}
+
+async function nextDeadline(ctx: TransitionContext): Promise<{ transition: string; at: Date } | null> {
+  const { order } = ctx.rec;
+  const deadline = deadlineFor(
+    ctx.process,
+    order.state,
+    {
+      enteredState: order.entered_state_at,
+      createdAt: order.created_at,
+      lastEditAt: order.last_edit_at,
+      startsAt: order.starts_at,
+      endsAt: order.ends_at,
+      closedAt: order.closed_at,
+    },
+    policiesOf(order),
+  );
+  if (deadline) return deadline;
+  const payout = await ctx.trx
+    .selectFrom('payouts')
+    .select('due_at')
+    .where('order_id', '=', order.id)
+    .where('status', '=', 'scheduled')
+    .executeTakeFirst();
+  return payout ? { transition: PAYOUT_DEADLINE, at: payout.due_at } : null;
+}
+
+async function writeEvent(ctx: TransitionContext, from: string): Promise<void> {
+  const { order } = ctx.rec;
+  await ctx.trx
+    .insertInto('order_events')
+    .values({
+      id: newId('event'),
+      order_id: order.id,
+      type: `order.${ctx.transition.name}`,
+      transition: ctx.transition.name,
+      actor: actorLabel(ctx.actor),
+      from_state: from === START ? null : from,
+      to_state: order.state,
+      reason: ctx.params.reason ?? ctx.transition.reasonCode ?? null,
+      payload: JSON.stringify({
+        ...ctx.event,
+        amounts: { total: totalOf(order), paid: order.paid, refunded: order.refunded },
+        refunds: ctx.refunds.map((r) => ({ id: r.id, amount: r.amount, destination: r.destination, status: r.status })),
+      }),
+      created_at: ctx.now,
+    })
+    .execute();
+}

@@ -1,0 +1,250 @@
+// The order's money, always through the customer's account (SPEC rule 3): a card payment
+// credits the account and the order takes its total from the account into escrow;
+// refunds go from escrow back to the account and, for the card part, on to the card;
+// closing moves escrow to the provider (less commission) and the platform (fee).
+import { SettleError, ruleRefused } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
+import { customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
+import { actorLabel } from '../context.js';
+import { orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
+import type { RefundDestination, TransitionContext } from './context.js';
+import { policiesOf, type PaymentRow } from './records.js';
+
+export function totalOf(order: { subtotal: number; service_fee: number }): number {
+  return Number(order.subtotal) + Number(order.service_fee);
+}
+
+/** Account credit first when asked, the rest by card; a declined card throws and changes nothing. */
+export async function collectPayment(ctx: TransitionContext): Promise<void> {
+  const { order } = ctx.rec;
+  const due = totalOf(order) - order.paid;
+  if (due <= 0) return;
+  const credit = customerCredit(order.customer_id, order.currency);
+  // Locked so the credit we plan to use cannot be spent elsewhere before we take it.
+  const available = ctx.params.useAccountCredit ? await ctx.s.ledger.lockBalance(ctx.trx, credit) : 0;
+  const creditPart = Math.min(available, due);
+  const cardPart = due - creditPart;
+  const label = actorLabel(ctx.actor);
+  if (cardPart > 0) {
+    if (!ctx.params.paymentMethod) {
+      throw ruleRefused('payment_method_required', `${cardPart} is left to pay by card: send paymentMethod${ctx.params.useAccountCredit ? '' : ' or useAccountCredit'}.`, {
+        param: 'paymentMethod',
+        amountDue: cardPart,
+      });
+    }
+    const charge = await ctx.s.payments.charge({
+      paymentMethod: ctx.params.paymentMethod,
+      amountMinor: cardPart,
+      currency: order.currency,
+      idempotencyKey: `${ctx.idempotencyKey}:order-payment`,
+      description: `Order ${order.number}`,
+    });
+    if (!charge.ok) {
+      throw new SettleError(charge.code === 'invalid_payment_method' ? 400 : 402, 'card_error', charge.code, charge.message, { param: 'paymentMethod' });
+    }
+    const paymentId = newId('payment');
+    const txn = await ctx.s.ledger.post(ctx.trx, {
+      type: 'order_card_payment',
+      currency: order.currency,
+      postings: [
+        { account: platform('card_clearing', order.currency), amountMinor: -cardPart },
+        { account: credit, amountMinor: cardPart },
+      ],
+      actor: label,
+      memo: `Card payment for order ${order.number}`,
+      customerId: order.customer_id,
+      providerId: order.provider_id,
+      orderId: order.id,
+      cause: { type: 'payment', id: paymentId },
+      createdAt: ctx.now,
+    });
+    await insertPayment(ctx, { id: paymentId, method: 'card', amount: cardPart, paymentMethod: ctx.params.paymentMethod, reference: charge.reference, transactionId: txn.id });
+  }
+  const paymentId = newId('payment');
+  const txn = await ctx.s.ledger.post(ctx.trx, {
+    type: 'order_payment',
+    currency: order.currency,
+    postings: [
+      { account: credit, amountMinor: -due },
+      { account: orderEscrow(order.id, order.currency), amountMinor: due },
+    ],
+    actor: label,
+    memo: `Payment for order ${order.number}`,
+    customerId: order.customer_id,
+    providerId: order.provider_id,
+    orderId: order.id,
+    cause: { type: 'payment', id: paymentId },
+    createdAt: ctx.now,
+  });
+  if (creditPart > 0) await insertPayment(ctx, { id: paymentId, method: 'account_credit', amount: creditPart, paymentMethod: null, reference: null, transactionId: txn.id });
+  order.paid += due;
+  ctx.event.payment = { amount: due, accountCredit: creditPart, card: cardPart };
+}
+
+async function insertPayment(
+  ctx: TransitionContext,
+  p: { id: string; method: 'card' | 'account_credit'; amount: number; paymentMethod: string | null; reference: string | null; transactionId: string },
+): Promise<void> {
+  const row = await ctx.trx
+    .insertInto('order_payments')
+    .values({
+      id: p.id,
+      order_id: ctx.rec.order.id,
+      customer_id: ctx.rec.order.customer_id,
+      method: p.method,
+      amount: p.amount,
+      currency: ctx.rec.order.currency,
+      payment_method: p.paymentMethod,
+      provider_reference: p.reference,
+      transaction_id: p.transactionId,
+      created_at: ctx.now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  ctx.rec.payments.push(row);
+}
+
+/**
+ * Refunds `amountMinor` of the order's escrow to the customer's account and, when the
+ * destination is the card, sends as much of it as the order's card payments can take
+ * back on to them (the rest stays in the account, as seed 000 says).
+ */
+export async function refundFromEscrow(
+  ctx: TransitionContext,
+  input: { amountMinor: number; destination: RefundDestination; reason: string | null; explanation?: unknown; serviceFeeMinor?: number },
+): Promise<void> {
+  const { order } = ctx.rec;
+  if (input.amountMinor <= 0) return;
+  if (order.refunded + input.amountMinor > order.paid) {
+    throw ruleRefused('refund_exceeds_refundable', `At most ${order.paid - order.refunded} of this order can still be refunded.`, {
+      maxRefundable: order.paid - order.refunded,
+    });
+  }
+  const refundId = newId('refund');
+  const txn = await ctx.s.ledger.post(ctx.trx, {
+    type: 'order_refund',
+    currency: order.currency,
+    postings: [
+      { account: orderEscrow(order.id, order.currency), amountMinor: -input.amountMinor },
+      { account: customerCredit(order.customer_id, order.currency), amountMinor: input.amountMinor },
+    ],
+    actor: actorLabel(ctx.actor),
+    memo: input.reason ?? `Refund for order ${order.number}`,
+    customerId: order.customer_id,
+    providerId: order.provider_id,
+    orderId: order.id,
+    cause: { type: 'refund', id: refundId },
+    createdAt: ctx.now,
+  });
+  order.refunded += input.amountMinor;
+  order.service_fee_refunded += input.serviceFeeMinor ?? 0;
+  const toCard = input.destination === 'card' ? await sendToCards(ctx, input.amountMinor, input.reason, input.explanation) : 0;
+  const toAccount = input.amountMinor - toCard;
+  if (toAccount > 0) {
+    const row = await ctx.trx
+      .insertInto('refunds')
+      .values({
+        id: refundId,
+        source_type: 'order',
+        source_id: order.id,
+        order_id: order.id,
+        customer_id: order.customer_id,
+        amount: toAccount,
+        currency: order.currency,
+        destination: 'account_credit',
+        status: 'succeeded',
+        reason: input.reason,
+        actor: actorLabel(ctx.actor),
+        attempts: 1,
+        transaction_id: txn.id,
+        explanation: input.explanation === undefined ? null : JSON.stringify(input.explanation),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    ctx.refunds.push(refundView(row));
+  }
+}
+
+/** Card payments first (largest remaining first); returns how much was reserved for cards. */
+async function sendToCards(ctx: TransitionContext, amountMinor: number, reason: string | null, explanation: unknown): Promise<number> {
+  let left = amountMinor;
+  const cards = ctx.rec.payments
+    .filter((p) => p.method === 'card' && p.amount - p.refunded_amount > 0)
+    .sort((a, b) => b.amount - b.refunded_amount - (a.amount - a.refunded_amount));
+  for (const payment of cards) {
+    if (left === 0) break;
+    const part = Math.min(left, payment.amount - payment.refunded_amount);
+    await reserveCardRefund(ctx, payment, part, reason, explanation);
+    left -= part;
+  }
+  return amountMinor - left;
+}
+
+async function reserveCardRefund(ctx: TransitionContext, payment: PaymentRow, amountMinor: number, reason: string | null, explanation: unknown): Promise<RefundView> {
+  const refund = await ctx.cardRefunds.reserve(ctx.trx, orderPaymentSource(payment), {
+    amountMinor,
+    reason,
+    actor: ctx.actor,
+    explanation,
+  });
+  payment.refunded_amount += amountMinor;
+  ctx.refunds.push(refund);
+  if (!ctx.dryRun) ctx.afterCommit.push(() => ctx.cardRefunds.send(refund.id));
+  return refund;
+}
+
+/**
+ * The most that can go back to `payment` now: what it captured minus what already went
+ * back to it, no more than this order returned to the account and has not yet sent to a
+ * card, and no more than the customer's available credit.
+ */
+export async function cardRefundable(ctx: TransitionContext, payment: PaymentRow): Promise<number> {
+  const { order } = ctx.rec;
+  const sentToCards = ctx.rec.payments.filter((p) => p.method === 'card').reduce((s, p) => s + p.refunded_amount, 0);
+  const inAccount = order.refunded - sentToCards;
+  const balance = await ctx.s.ledger.balance(ctx.trx, customerCredit(order.customer_id, order.currency));
+  return Math.max(0, Math.min(payment.amount - payment.refunded_amount, inAccount, balance));
+}
+
+/** Seed 000's "Refund Money": account credit this order returned → back to its card. */
+export async function refundCardPayment(ctx: TransitionContext): Promise<void> {
+  const payment = ctx.rec.payments.find((p) => p.id === ctx.params.paymentId) as PaymentRow;
+  const amount = ctx.params.amount ?? (await cardRefundable(ctx, payment));
+  if (amount <= 0) throw ruleRefused('refund_exceeds_refundable', 'Nothing can go back to this card now.', { maxRefundable: 0 });
+  await reserveCardRefund(ctx, payment, amount, ctx.params.reason ?? null, undefined);
+}
+
+/**
+ * Moves what is left in escrow to the provider (less commission) and the platform (the
+ * service fee not refunded, plus commission). Returns what the provider earned.
+ */
+export async function settleEscrow(ctx: TransitionContext): Promise<number> {
+  const { order } = ctx.rec;
+  const held = order.paid - order.refunded;
+  if (held <= 0) return 0;
+  const feeKept = Math.min(held, Number(order.service_fee) - Number(order.service_fee_refunded));
+  const providerGross = held - feeKept;
+  const commission = percentOfMinor(providerGross, percentToBasisPoints(policiesOf(order).providerCommissionPercent));
+  const payable = providerGross - commission;
+  await ctx.s.ledger.post(ctx.trx, {
+    type: 'order_settlement',
+    currency: order.currency,
+    postings: [
+      { account: orderEscrow(order.id, order.currency), amountMinor: -held },
+      { account: providerPayable(order.provider_id, order.currency), amountMinor: payable },
+      { account: platform('platform_fees', order.currency), amountMinor: feeKept + commission },
+    ],
+    actor: actorLabel(ctx.actor),
+    memo: `Order ${order.number} settled: provider ${payable}, fee ${feeKept}, commission ${commission}`,
+    customerId: order.customer_id,
+    providerId: order.provider_id,
+    orderId: order.id,
+    cause: { type: 'order', id: order.id },
+    createdAt: ctx.now,
+  });
+  ctx.event.settlement = { held, providerPayable: payable, serviceFee: feeKept, commission };
+  return payable;
+}

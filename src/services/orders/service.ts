@@ -1,0 +1,254 @@
+// Orders as use cases: create, read, search, take a transition, quote a cancellation,
+// fire a due deadline, pay out. Routes call these; the engine does the work.
+import type { Db, Store, Trx } from '../../store/db.js';
+import { SettleError, notFound } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { platform, providerPayable } from '../../ledger/accounts.js';
+import type { DueDeadline } from '../../scheduler/deadlines.js';
+import { setDeadline } from '../../scheduler/deadlines.js';
+import { SYSTEM_ACTOR, type Actor } from '../context.js';
+import { toPage, type Page, type PageRequest } from '../pagination.js';
+import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
+import { createOrder, type CreateOrderInput } from './create.js';
+import { PAYOUT_DEADLINE, processActorOf, runTransition } from './engine.js';
+import { eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
+import { loadOrder, policiesOf } from './records.js';
+import { cardRefundable } from './money.js';
+
+export interface TransitionOutcome {
+  view: OrderView;
+  /** Card refunds to send after commit; resolves to the order as it is then. */
+  after: (() => Promise<OrderView>) | undefined;
+}
+
+class DryRun extends Error {
+  constructor(readonly ctx: TransitionContext) {
+    super('dry run');
+  }
+}
+
+export class OrderService {
+  constructor(
+    private readonly deps: TransitionDeps,
+    private readonly onDeadlineError: (err: unknown, deadline: DueDeadline) => void = () => {},
+  ) {}
+
+  private get store(): Store {
+    return this.deps.s.store;
+  }
+
+  async create(trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<OrderView> {
+    if (actor.role === 'customer' && actor.customerId !== input.customerId) throw notFound('customer', input.customerId);
+    if (actor.role === 'provider' && actor.providerId !== input.providerId) throw notFound('provider', input.providerId);
+    const id = await createOrder(this.deps, trx, input, actor, idempotencyKey);
+    return orderView(trx, id);
+  }
+
+  async get(db: Db | Trx, id: string, actor: Actor): Promise<OrderView> {
+    const view = await orderView(db, id);
+    this.assertCanSee(actor, view);
+    return view;
+  }
+
+  assertCanSee(actor: Actor, order: { customerId: string; providerId: string; id: string }): void {
+    processActorOf(actor.role === 'system' ? { ...actor, role: 'admin' } : actor, { customer_id: order.customerId, provider_id: order.providerId });
+  }
+
+  async list(
+    db: Db,
+    filter: { state?: string | undefined; customerId?: string | undefined; providerId?: string | undefined; siteId?: string | undefined; process?: string | undefined; q?: string | undefined },
+    page: PageRequest,
+    actor: Actor,
+  ): Promise<Page<OrderView>> {
+    const scoped = {
+      ...filter,
+      ...(actor.role === 'customer' ? { customerId: actor.customerId as string } : {}),
+      ...(actor.role === 'provider' ? { providerId: actor.providerId as string } : {}),
+    };
+    const ids = await listOrderIds(db, scoped, page);
+    const views: OrderView[] = [];
+    for (const id of ids) views.push(await orderView(db, id, { events: false }));
+    return toPage(views, page.limit);
+  }
+
+  async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, idempotencyKey: string): Promise<TransitionOutcome> {
+    const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey });
+    const view = await orderView(trx, id);
+    const pending = ctx.afterCommit;
+    return {
+      view,
+      after: pending.length
+        ? async () => {
+            for (const send of pending) await send();
+            return orderView(this.store.db, id);
+          }
+        : undefined,
+    };
+  }
+
+  /**
+   * What a cancellation would refund, computed by running the real cancellation inside a
+   * transaction that is then rolled back — the same code path, so the same numbers.
+   */
+  async quoteCancellation(id: string, actor: Actor, params: TransitionParams): Promise<{ object: 'cancellation_quote'; total: number; [k: string]: unknown }> {
+    const name = params.lineIds?.length ? 'cancel_lines' : 'cancel';
+    try {
+      await this.store.transaction(async (trx) => {
+        const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey: `quote:${newId('event')}`, dryRun: true });
+        throw new DryRun(ctx);
+      });
+    } catch (err) {
+      if (!(err instanceof DryRun)) throw err;
+      const { ctx } = err;
+      const toCard = ctx.refunds.filter((r) => r.destination === 'card').reduce((s, r) => s + r.amount, 0);
+      const total = ctx.quote?.total ?? 0;
+      return {
+        object: 'cancellation_quote' as const,
+        orderId: id,
+        currency: ctx.rec.order.currency,
+        transition: name,
+        lines: ctx.quote?.lines ?? [],
+        serviceFee: ctx.quote?.serviceFee ?? null,
+        total,
+        destination: { requested: params.refundDestination ?? policiesOf(ctx.rec.order).defaultRefundDestination, card: toCard, accountCredit: total - toCard },
+        orderStateAfter: ctx.rec.order.state,
+        computedAt: ctx.now.toISOString(),
+      };
+    }
+    throw new Error('unreachable: dry run did not roll back');
+  }
+
+  /** For each card payment: the most that can go back to it now (seed 000's pre-filled amount). */
+  async cardRefundables(id: string, actor: Actor): Promise<{ paymentId: string; amount: number; refunded: number; maxRefundable: number }[]> {
+    return this.store.transaction(async (trx) => {
+      const rec = await loadOrder(trx, id);
+      this.assertCanSee(actor, { id, customerId: rec.order.customer_id, providerId: rec.order.provider_id });
+      const ctx = { ...this.deps, trx, rec } as unknown as TransitionContext;
+      const out = [];
+      for (const p of rec.payments.filter((x) => x.method === 'card')) {
+        out.push({ paymentId: p.id, amount: Number(p.amount), refunded: Number(p.refunded_amount), maxRefundable: await cardRefundable(ctx, p) });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Fires one claimed deadline in its own transaction. It re-reads the deadline under the
+   * order's lock: if the order moved on (other transition, other time) it does nothing.
+   */
+  async fireDeadline(d: DueDeadline): Promise<void> {
+    try {
+      await this.store.transaction(async (trx) => {
+        await trx.selectFrom('orders').select('id').where('id', '=', d.orderId).forUpdate().execute();
+        const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).executeTakeFirst();
+        if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return;
+        if (d.transition === PAYOUT_DEADLINE) {
+          await this.payOut(trx, d.orderId, d.dueAt);
+          return;
+        }
+        await runTransition(this.deps, trx, {
+          orderId: d.orderId,
+          transition: d.transition,
+          actor: SYSTEM_ACTOR,
+          params: {},
+          idempotencyKey: `deadline:${d.orderId}:${d.transition}:${d.dueAt.toISOString()}`,
+          now: d.dueAt,
+        });
+      });
+    } catch (err) {
+      // A deadline that cannot fire must not block the sweep forever: drop it and say so.
+      this.onDeadlineError(err, d);
+      await this.store.transaction(async (trx) => {
+        const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).forUpdate().executeTakeFirst();
+        if (current && current.transition === d.transition && current.due_at.getTime() === d.dueAt.getTime()) {
+          await setDeadline(trx, d.orderId, null);
+          await trx
+            .insertInto('order_events')
+            .values({
+              id: newId('event'),
+              order_id: d.orderId,
+              type: 'order.deadline_failed',
+              transition: d.transition,
+              actor: 'system',
+              from_state: null,
+              to_state: null,
+              reason: err instanceof SettleError ? err.code : 'internal_error',
+              payload: JSON.stringify({ dueAt: d.dueAt.toISOString(), message: (err as Error).message }),
+              created_at: d.dueAt,
+            })
+            .execute();
+        }
+      });
+    }
+  }
+
+  /** The provider's payout for an order, due payoutDelayDays after close: payable → paid out. */
+  private async payOut(trx: Trx, orderId: string, now: Date): Promise<void> {
+    const payout = await trx.selectFrom('payouts').selectAll().where('order_id', '=', orderId).where('status', '=', 'scheduled').forUpdate().executeTakeFirst();
+    if (!payout) {
+      await setDeadline(trx, orderId, null);
+      return;
+    }
+    const txn = await this.deps.s.ledger.post(trx, {
+      type: 'payout',
+      currency: payout.currency,
+      postings: [
+        { account: providerPayable(payout.provider_id, payout.currency), amountMinor: -Number(payout.amount) },
+        { account: platform('payouts_sent', payout.currency), amountMinor: Number(payout.amount) },
+      ],
+      actor: 'system',
+      memo: `Payout ${payout.id}`,
+      providerId: payout.provider_id,
+      orderId,
+      cause: { type: 'payout', id: payout.id },
+      createdAt: now,
+    });
+    await trx.updateTable('payouts').set({ status: 'paid', paid_at: now, transaction_id: txn.id }).where('id', '=', payout.id).execute();
+    await trx
+      .insertInto('order_events')
+      .values({
+        id: newId('event'),
+        order_id: orderId,
+        type: 'payout.paid',
+        transition: null,
+        actor: 'system',
+        from_state: null,
+        to_state: null,
+        reason: null,
+        payload: JSON.stringify({ payoutId: payout.id, amount: Number(payout.amount), providerId: payout.provider_id }),
+        created_at: now,
+      })
+      .execute();
+    await setDeadline(trx, orderId, null);
+  }
+
+  async listEvents(db: Db, filter: { orderId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<EventView>> {
+    let q = db.selectFrom('order_events').selectAll().orderBy('id', 'asc').limit(page.limit + 1);
+    if (filter.orderId) q = q.where('order_id', '=', filter.orderId);
+    if (filter.type) q = q.where('type', '=', filter.type);
+    if (page.startingAfter) q = q.where('id', '>', page.startingAfter);
+    return toPage((await q.execute()).map(eventView), page.limit);
+  }
+
+  async listPayouts(db: Db, filter: { providerId?: string | undefined }, page: PageRequest) {
+    let q = db.selectFrom('payouts').selectAll().orderBy('id', 'desc').limit(page.limit + 1);
+    if (filter.providerId) q = q.where('provider_id', '=', filter.providerId);
+    if (page.startingAfter) q = q.where('id', '<', page.startingAfter);
+    const rows = await q.execute();
+    return toPage(
+      rows.map((p) => ({
+        id: p.id,
+        object: 'payout' as const,
+        providerId: p.provider_id,
+        orderId: p.order_id,
+        amount: Number(p.amount),
+        currency: p.currency,
+        status: p.status,
+        dueAt: p.due_at.toISOString(),
+        paidAt: p.paid_at?.toISOString() ?? null,
+        transactionId: p.transaction_id,
+      })),
+      page.limit,
+    );
+  }
+}
