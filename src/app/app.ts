@@ -13,6 +13,7 @@ import { ChargeService } from '../services/charges.js';
 import { AdjustmentService } from '../services/adjustments.js';
 import { ApiKeyService } from '../services/api-keys.js';
 import { CatalogService } from '../services/catalog.js';
+import { SiteService } from '../services/sites.js';
 import { OrderService } from '../services/orders/service.js';
 import { DeadlineRunner } from '../scheduler/deadlines.js';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,7 @@ export interface App {
   charges: ChargeService;
   adjustments: AdjustmentService;
   catalog: CatalogService;
+  sites: SiteService;
   orders: OrderService;
   deadlines: DeadlineRunner;
 }
@@ -72,6 +74,7 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
     charges: new ChargeService(services),
     adjustments: new AdjustmentService(services, parties),
     catalog,
+    sites: new SiteService(services),
     orders,
     deadlines,
   };

@@ -162,6 +162,8 @@ export interface SitesTable {
   address: string;
   archived_at: Timestamp | null;
   created_at: Timestamp;
+  search_text: Generated<string>;
+  search_tsv: ColumnType<string, string | undefined, string>;
 }
 
 type Json = ColumnType<unknown, string, string>;

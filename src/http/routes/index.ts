@@ -10,9 +10,10 @@ import { ledgerRoutes } from './ledger.js';
 import { sandboxRoutes } from './sandbox.js';
 import { orderRoutes } from './orders.js';
 import { catalogRoutes } from './catalog.js';
+import { siteRoutes } from './sites.js';
 
 export async function registerRoutes(server: HttpServerLike, app: App, idempotency: Idempotency): Promise<void> {
-  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes]) {
+  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes, siteRoutes]) {
     register(server, app, idempotency);
   }
 }

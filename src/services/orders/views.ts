@@ -1,6 +1,7 @@
 // The order as the API shows it: state, whom it awaits, the current deadline, lines,
 // amounts consistent with the ledger, payments, refunds and the full event history.
 import { sql } from 'kysely';
+import { normalizeSearchText } from '../../domain/search.js';
 import type { Db, Trx } from '../../store/db.js';
 import { refundView, type RefundView } from '../card-refunds.js';
 import { loadOrder, type LineRow, type OrderRecord } from './records.js';
@@ -154,19 +155,28 @@ export async function listOrderIds(
   filter: { state?: string | undefined; customerId?: string | undefined; providerId?: string | undefined; siteId?: string | undefined; process?: string | undefined; q?: string | undefined },
   page: { limit: number; startingAfter?: string | undefined },
 ): Promise<string[]> {
-  let q = db.selectFrom('orders as o').innerJoin('customers as c', 'c.id', 'o.customer_id').select('o.id').orderBy('o.id', 'desc').limit(page.limit + 1);
+  let q = db
+    .selectFrom('orders as o')
+    .innerJoin('customers as c', 'c.id', 'o.customer_id')
+    .leftJoin('sites as s', 's.id', 'o.site_id')
+    .select('o.id')
+    .orderBy('o.id', 'desc')
+    .limit(page.limit + 1);
   if (filter.state) q = q.where('o.state', '=', filter.state);
   if (filter.customerId) q = q.where('o.customer_id', '=', filter.customerId);
   if (filter.providerId) q = q.where('o.provider_id', '=', filter.providerId);
   if (filter.siteId) q = q.where('o.site_id', '=', filter.siteId);
   if (filter.process) q = q.where('o.process', '=', filter.process);
   if (filter.q) {
-    const like = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    const escape = (t: string) => t.replace(/[\\%_]/g, (m) => `\\${m}`);
+    const like = `%${escape(filter.q.toLowerCase())}%`;
+    const siteLike = `%${escape(normalizeSearchText(filter.q))}%`;
     q = q.where((eb) =>
       eb.or([
         eb(sql`lower(o.number)`, 'like', like),
         eb(sql`lower(c.name)`, 'like', like),
         eb(sql`lower(c.email)`, 'like', like),
+        eb(sql`s.search_text`, 'like', siteLike),
         eb('o.id', '=', filter.q as string),
       ]),
     );

@@ -1,10 +1,11 @@
 // Ordered list of migrations; each runs once, in its own transaction, at start.
 import * as m001 from './001_foundation.js';
 import * as m002 from './002_orders.js';
+import * as m003 from './003_site_search.js';
 
 export interface Migration {
   name: string;
   up: string;
 }
 
-export const migrations: readonly Migration[] = [m001, m002];
+export const migrations: readonly Migration[] = [m001, m002, m003];
