@@ -72,6 +72,32 @@ export async function checkLedger(db: Db): Promise<CheckReport> {
     where c.refunded_amount <> coalesce(r.total, 0)
     limit ${MAX_PROBLEMS_PER_RULE}`));
 
+  // Orders: escrow holds exactly paid − refunded until the order ends, then nothing.
+  add('order_escrow_mismatch', await rows(db, sql<{ id: string; detail: string }>`
+    select o.id, 'escrow holds ' || coalesce(b.total, 0) || ' but paid − refunded is ' || (o.paid - o.refunded)
+      || case when o.closed_at is not null then ' (order ended: expected 0)' else '' end as detail
+    from orders o
+    left join accounts a on a.kind = 'order_escrow' and a.owner_id = o.id
+    left join (select account_id, sum(balance) as total from account_balances group by 1) b on b.account_id = a.id
+    where coalesce(b.total, 0) <> case when o.closed_at is null then o.paid - o.refunded else 0 end
+    limit ${MAX_PROBLEMS_PER_RULE}`));
+
+  add('card_payment_refunds_mismatch', await rows(db, sql<{ id: string; detail: string }>`
+    select p.id, 'refunded_amount ' || p.refunded_amount || ' but pending+succeeded card refunds total ' || coalesce(r.total, 0) as detail
+    from order_payments p
+    left join (select source_id, sum(amount) as total from refunds
+               where source_type = 'order_payment' and status in ('pending', 'succeeded') group by 1) r on r.source_id = p.id
+    where p.refunded_amount <> coalesce(r.total, 0)
+    limit ${MAX_PROBLEMS_PER_RULE}`));
+
+  add('slot_seats_mismatch', await rows(db, sql<{ id: string; detail: string }>`
+    select s.id, 'booked ' || s.booked || ' but lines hold ' || coalesce(l.seats, 0) as detail
+    from slots s
+    left join (select slot_id, sum(quantity) as seats from order_lines
+               where status <> 'cancelled' and slot_id is not null group by 1) l on l.slot_id = s.id
+    where s.booked <> coalesce(l.seats, 0)
+    limit ${MAX_PROBLEMS_PER_RULE}`));
+
   const [counts] = await rows(db, sql<{ accounts: number; transactions: number; postings: number; pending: number }>`
     select (select count(*) from accounts)::int as accounts,
            (select count(*) from ledger_transactions)::int as transactions,
