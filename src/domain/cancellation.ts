@@ -104,7 +104,25 @@ export function quoteCancellation(input: {
       };
     });
   const fee = serviceFeeRefund(input, quoted);
+  capToHeld(quoted, fee, input.paidMinor);
   return { lines: quoted, serviceFee: fee, total: quoted.reduce((s, l) => s + l.refund, 0) + fee.refund };
+}
+
+/**
+ * Money refunded outside the lines (a staff refund) belongs to no line, so line-by-line
+ * refunds could add up to more than the order still holds, and the cancellation would be
+ * refused. Cut the excess, last line first and the fee last, and say so in the explanation.
+ */
+function capToHeld(quoted: QuoteLine[], fee: CancellationQuote['serviceFee'], heldMinor: number): void {
+  let excess = quoted.reduce((s, l) => s + l.refund, 0) + fee.refund - heldMinor;
+  for (let i = quoted.length - 1; i >= 0 && excess > 0; i--) {
+    const line = quoted[i] as QuoteLine;
+    const cut = Math.min(line.refund, excess);
+    if (cut === 0) continue;
+    quoted[i] = { ...line, refund: line.refund - cut, explanation: `${line.explanation} ${cut} less: that much of the order was already refunded.` };
+    excess -= cut;
+  }
+  if (excess > 0) fee.refund -= excess;
 }
 
 /**

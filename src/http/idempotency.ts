@@ -101,6 +101,10 @@ export class Idempotency {
       if (record && refusal && isStorable(refusal)) {
         const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, errorPayload(refusal)));
         if (!saved) return this.replay(reply, record);
+      } else if (record && (await this.isStored(record))) {
+        // A repeat of a request that already took effect can fail now because of that
+        // effect (409: the order already moved on): the stored answer is the answer.
+        return this.replay(reply, record);
       }
       throw err;
     }
@@ -126,6 +130,16 @@ export class Idempotency {
       .values({ scope: record.scope, key: record.key, request_hash: record.hash, status_code: status, response: JSON.stringify(body) })
       .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
       .returning('key')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async isStored(record: { scope: string; key: string }): Promise<boolean> {
+    const row = await this.store.db
+      .selectFrom('idempotency_keys')
+      .select('key')
+      .where('scope', '=', record.scope)
+      .where('key', '=', record.key)
       .executeTakeFirst();
     return row !== undefined;
   }
