@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { afterCommit, type Db, type Trx } from '../store/db.js';
 import { ruleRefused } from '../domain/errors.js';
+import { MAX_AMOUNT_MINOR } from '../domain/money.js';
 import { newId } from '../domain/ids.js';
 import { ACCOUNT_POLICIES, accountId, type AccountRef } from './accounts.js';
 
@@ -94,13 +95,14 @@ export class Ledger {
       })
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8)`));
-    const result = await sql<{ updated: number; failed: string | null }>`
+    const result = await sql<{ updated: number }>`
       with v (account_id, shard, delta) as (values ${values}),
       upd as (
         update account_balances b set balance = b.balance + v.delta
         from v
         where b.account_id = v.account_id and b.shard = v.shard
           and (b.allow_negative or b.balance + v.delta >= 0)
+          and b.balance + v.delta between ${-MAX_AMOUNT_MINOR}::int8 and ${MAX_AMOUNT_MINOR}::int8
         returning b.account_id),
       txn as (
         insert into ledger_transactions
@@ -114,14 +116,9 @@ export class Ledger {
         insert into postings (transaction_id, account_id, amount)
         select txn.id, v.account_id, v.delta from txn, v
         returning 1)
-      select (select count(*) from upd)::int as updated,
-        (select min(v.account_id) from v where v.account_id not in (select account_id from upd)) as failed`.execute(trx);
+      select (select count(*) from upd)::int as updated`.execute(trx);
     const row = result.rows[0];
-    if (!row || row.updated !== rows.length) {
-      throw ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', {
-        accountId: row?.failed ?? null,
-      });
-    }
+    if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
     return { id, createdAt: input.createdAt };
   }
 
@@ -166,6 +163,26 @@ export class Ledger {
       .execute();
     return Object.fromEntries(rows.map((r) => [r.currency, Number(r.balance)]));
   }
+}
+
+/** Why a ledger write was refused (only computed on the failure path). */
+async function refusal(trx: Trx, rows: { accountId: string; shard: number; amountMinor: number }[]) {
+  for (const r of rows) {
+    const b = await trx
+      .selectFrom('account_balances')
+      .select(['balance', 'allow_negative'])
+      .where('account_id', '=', r.accountId)
+      .where('shard', '=', r.shard)
+      .executeTakeFirst();
+    const after = BigInt(b?.balance ?? 0) + BigInt(r.amountMinor);
+    if (after > BigInt(MAX_AMOUNT_MINOR) || after < -BigInt(MAX_AMOUNT_MINOR)) {
+      return ruleRefused('balance_limit_exceeded', `This would take a balance beyond ${MAX_AMOUNT_MINOR} minor units; nothing was changed.`, {
+        accountId: r.accountId,
+      });
+    }
+  }
+  const short = rows.find((r) => r.amountMinor < 0)?.accountId ?? null;
+  return ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', { accountId: short });
 }
 
 function mergePostings(input: PostInput): PostingInput[] {

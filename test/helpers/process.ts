@@ -110,7 +110,8 @@ async function spawnOnce(options: ServerOptions): Promise<ServerProcess> {
       return code;
     },
   };
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  // Generous: a first PGlite start runs initdb, and CI machines can be busy.
+  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
   let gone = false;
   void exited.then(() => (gone = true));
   for (;;) {

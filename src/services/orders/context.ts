@@ -78,6 +78,8 @@ export interface TransitionContext extends TransitionDeps {
   /** Details recorded in the event (history and outbox). */
   event: Record<string, unknown>;
   dryRun: boolean;
+  /** The order's deadline after this transition, as the engine stored it. */
+  nextDeadline?: { transition: string; at: Date } | null;
 }
 
 /** The party an actor speaks for in the order: operators act for someone. */

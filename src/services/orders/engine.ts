@@ -95,7 +95,8 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   order.updated_at = now;
   await saveOrder(trx, order);
   await writeEvent(ctx, from);
-  await setDeadline(trx, order.id, await nextDeadline(ctx));
+  ctx.nextDeadline = await nextDeadline(ctx);
+  await setDeadline(trx, order.id, ctx.nextDeadline);
   return ctx;
 }
 

@@ -11,7 +11,7 @@ import { toPage, type Page, type PageRequest } from '../pagination.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { createOrder, type CreateOrderInput } from './create.js';
 import { PAYOUT_DEADLINE, processActorOf, runTransition } from './engine.js';
-import { eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
+import { buildView, eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
 import { loadOrder, policiesOf } from './records.js';
 import { cardRefundable } from './money.js';
 
@@ -73,7 +73,7 @@ export class OrderService {
 
   async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, idempotencyKey: string): Promise<TransitionOutcome> {
     const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey });
-    const view = await orderView(trx, id);
+    const view = await buildView(trx, ctx.rec, true);
     const pending = ctx.afterCommit;
     return {
       view,
@@ -135,18 +135,19 @@ export class OrderService {
   /**
    * Fires one claimed deadline in its own transaction. It re-reads the deadline under the
    * order's lock: if the order moved on (other transition, other time) it does nothing.
+   * Returns the order's next deadline, so a sweep can fire it in turn if it is due already.
    */
-  async fireDeadline(d: DueDeadline): Promise<void> {
+  async fireDeadline(d: DueDeadline): Promise<DueDeadline | null> {
     try {
-      await this.store.transaction(async (trx) => {
+      return await this.store.transaction(async (trx) => {
         await trx.selectFrom('orders').select('id').where('id', '=', d.orderId).forUpdate().execute();
         const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).executeTakeFirst();
-        if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return;
+        if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
         if (d.transition === PAYOUT_DEADLINE) {
           await this.payOut(trx, d.orderId, d.dueAt);
-          return;
+          return null;
         }
-        await runTransition(this.deps, trx, {
+        const ctx = await runTransition(this.deps, trx, {
           orderId: d.orderId,
           transition: d.transition,
           actor: SYSTEM_ACTOR,
@@ -154,6 +155,8 @@ export class OrderService {
           idempotencyKey: `deadline:${d.orderId}:${d.transition}:${d.dueAt.toISOString()}`,
           now: d.dueAt,
         });
+        const next = ctx.nextDeadline;
+        return next ? { orderId: d.orderId, transition: next.transition, dueAt: next.at } : null;
       });
     } catch (err) {
       // A deadline that cannot fire must not block the sweep forever: drop it and say so.
@@ -179,6 +182,7 @@ export class OrderService {
             .execute();
         }
       });
+      return null;
     }
   }
 

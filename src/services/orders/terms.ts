@@ -76,7 +76,12 @@ export function amountsFor(lines: LineRow[], policies: Settings): { subtotal: nu
 async function moveSeats(ctx: TransitionContext, before: LineRow[], after: LineRow[]): Promise<void> {
   for (const next of after) {
     const prev = before.find((l) => l.id === next.id) as LineRow;
-    if (next.slot_id === prev.slot_id) continue;
+    if (next.slot_id === prev.slot_id) {
+      // Same slot, other quantity: take or free the difference.
+      if (next.slot_id && next.quantity > prev.quantity) await ctx.catalog.takeSeats(ctx.trx, next.slot_id, next.quantity - prev.quantity);
+      if (next.slot_id && next.quantity < prev.quantity) await ctx.catalog.releaseSeats(ctx.trx, next.slot_id, prev.quantity - next.quantity);
+      continue;
+    }
     if (!next.slot_id) throw badRequest('parameter_invalid', 'A session line cannot drop its slot.', { param: 'slotId' });
     const slot = await ctx.catalog.getSlot(ctx.trx, next.slot_id);
     if (prev.service_id && slot.serviceId !== prev.service_id) {

@@ -93,7 +93,8 @@ export async function orderView(db: Db | Trx, orderId: string, opts: { events?: 
   return buildView(db, rec, opts.events ?? true);
 }
 
-async function buildView(db: Db | Trx, rec: OrderRecord, withEvents: boolean): Promise<OrderView> {
+/** The view of a record already in hand (a transition's working copy), without reloading it. */
+export async function buildView(db: Db | Trx, rec: OrderRecord, withEvents: boolean): Promise<OrderView> {
   const { order, lines, payments } = rec;
   const [refunds, deadline, events] = await Promise.all([
     db.selectFrom('refunds').selectAll().where('order_id', '=', order.id).orderBy('id').execute(),
