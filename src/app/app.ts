@@ -16,6 +16,7 @@ import { CatalogService } from '../services/catalog.js';
 import { SiteService } from '../services/sites.js';
 import { OrderService } from '../services/orders/service.js';
 import { DeadlineRunner } from '../scheduler/deadlines.js';
+import { WebAuthService } from '../services/auth/web-auth.js';
 import { randomUUID } from 'node:crypto';
 
 export type Mode = 'sandbox' | 'live';
@@ -25,6 +26,8 @@ export interface App {
   services: Services;
   sandboxClock: SandboxClock | null;
   apiKeys: ApiKeyService;
+  /** Web logins: passwords, sessions, password-set links, login throttling. */
+  webAuth: WebAuthService;
   parties: PartyService;
   cardRefunds: CardRefundService;
   topUps: TopUpService;
@@ -68,6 +71,7 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
     services,
     sandboxClock,
     apiKeys: new ApiKeyService(clock, mode),
+    webAuth: new WebAuthService(store),
     parties,
     cardRefunds,
     topUps: new TopUpService(services, parties, cardRefunds),

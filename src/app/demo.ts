@@ -3,6 +3,7 @@
 import type { App } from './app.js';
 import type { Actor } from '../services/context.js';
 import { generateSecret } from '../services/api-keys.js';
+import { ensureDemoWebUsers, type DemoWebLogin } from '../services/auth/demo-users.js';
 
 export interface DemoLogin {
   role: 'customer' | 'provider';
@@ -15,6 +16,8 @@ export interface DemoInfo {
   adminKey: string;
   logins: DemoLogin[];
   seeded: boolean;
+  /** Web logins (e-mail + the sandbox-only password settle-demo-password) with fresh password-set links. */
+  webLogins: DemoWebLogin[];
 }
 
 const CUSTOMERS = [
@@ -29,6 +32,11 @@ const PROVIDERS = [
 
 /** Returns the demo info, seeding the business first if the database is empty. */
 export async function ensureDemo(app: App, adminKeyFromEnv: string | undefined): Promise<DemoInfo> {
+  const info = await ensureDemoBusiness(app, adminKeyFromEnv);
+  return { ...info, webLogins: await ensureDemoWebUsers(app.services.store, app.webAuth) };
+}
+
+async function ensureDemoBusiness(app: App, adminKeyFromEnv: string | undefined): Promise<Omit<DemoInfo, 'webLogins'>> {
   const { store } = app.services;
   const existing = await store.db.selectFrom('sandbox_demo').selectAll().executeTakeFirst();
   if (existing) return { adminKey: adminKeyFromEnv ?? existing.admin_key, logins: existing.logins as DemoLogin[], seeded: false };

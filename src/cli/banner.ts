@@ -16,6 +16,10 @@ export function printBanner(running: RunningServer, config: ServerConfig, startM
     lines.push('', 'Demo logins (API keys):');
     for (const l of demo.logins) lines.push(`  ${l.role.padEnd(8)} ${l.name.padEnd(30)} ${l.id}  ${l.key}`);
   }
+  if (demo?.webLogins.length) {
+    lines.push('', `Web logins at ${url} (password "${demo.webLogins[0]?.password}" — sandbox only; or set one with the link, valid 24 h, once):`);
+    for (const l of demo.webLogins) lines.push(`  ${l.role.padEnd(8)} ${l.email.padEnd(20)} ${url}${l.setPasswordPath}`);
+  }
   const ada = demo?.logins.find((l) => l.role === 'customer');
   const provider = demo?.logins.find((l) => l.role === 'provider');
   lines.push(

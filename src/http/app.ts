@@ -11,11 +11,14 @@ import { errorHandler, sendError } from './errors.js';
 import { badRequest } from '../domain/errors.js';
 import { bearerToken, unauthenticated } from './auth.js';
 import { Idempotency } from './idempotency.js';
+import { sessionActor } from './web-session.js';
 import type { App } from '../app/app.js';
 import { registerRoutes } from './routes/index.js';
+import { registerWeb } from './web.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
-const PUBLIC_PATHS = ['/v1/health', '/v1/openapi.json', '/docs'];
+// /v1/auth/* reads the session cookie itself (login, logout, session, set-password).
+const PUBLIC_PATHS = ['/v1/health', '/v1/openapi.json', '/docs', '/v1/web/config', '/v1/auth'];
 
 function makeAjv(coerceTypes: boolean): Ajv {
   // multipleOfPrecision: 1.13 / 0.01 is 112.99999999999999 in floating point; without a
@@ -83,7 +86,16 @@ export async function buildHttpApp(app: App, options: { logger: Logger | false }
     const path = request.url.split('?')[0] as string;
     if (!path.startsWith('/v1/') || PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) return;
     const token = bearerToken(request);
-    if (!token) return sendError(reply, unauthenticated('Send your API key as "Authorization: Bearer <key>".'));
+    if (!token && request.headers.authorization === undefined) {
+      // A browser logged in with e-mail and password: the session cookie (and CSRF token on writes).
+      const session = await sessionActor(app, request, reply);
+      if (session instanceof Error) return sendError(reply, session);
+      if (session) {
+        request.actor = session;
+        return;
+      }
+    }
+    if (!token) return sendError(reply, unauthenticated('Send your API key as "Authorization: Bearer <key>" (or log in: POST /v1/auth/login).'));
     const actor = await app.apiKeys.authenticate(app.services.store.db, token);
     if (!actor) return sendError(reply, unauthenticated('That API key is not valid (or was revoked).'));
     request.actor = actor;
@@ -100,6 +112,7 @@ export async function buildHttpApp(app: App, options: { logger: Logger | false }
   const idempotency = new Idempotency(app.services.store);
   await registerRoutes(server, app, idempotency);
   server.get('/v1/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  registerWeb(server); // the web pages: every GET outside /v1 and /docs
   return server;
 }
 

@@ -271,6 +271,49 @@ export interface PayoutsTable {
   created_at: Timestamp;
 }
 
+export interface WebUsersTable {
+  id: string;
+  email: string;
+  role: 'admin' | 'provider' | 'customer';
+  customer_id: string | null;
+  provider_id: string | null;
+  name: string | null;
+  password_hash: string | null;
+  password_changed_at: Timestamp | null;
+  created_at: Timestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface WebSessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface PasswordLinksTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  email: string;
+  ip: string;
+  succeeded: boolean;
+  created_at: Timestamp;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: Timestamp;
@@ -301,4 +344,8 @@ export interface Database {
   order_events: OrderEventsTable;
   deadlines: DeadlinesTable;
   payouts: PayoutsTable;
+  web_users: WebUsersTable;
+  web_sessions: WebSessionsTable;
+  password_links: PasswordLinksTable;
+  login_attempts: LoginAttemptsTable;
 }

@@ -11,9 +11,11 @@ import { sandboxRoutes } from './sandbox.js';
 import { orderRoutes } from './orders.js';
 import { catalogRoutes } from './catalog.js';
 import { siteRoutes } from './sites.js';
+import { authRoutes } from './auth.js';
+import { webConfigRoutes } from './web-config.js';
 
 export async function registerRoutes(server: HttpServerLike, app: App, idempotency: Idempotency): Promise<void> {
-  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes, siteRoutes]) {
+  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes, siteRoutes, webConfigRoutes, authRoutes]) {
     register(server, app, idempotency);
   }
 }
