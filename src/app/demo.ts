@@ -99,5 +99,92 @@ export async function seedDemoBusiness(app: App): Promise<DemoLogin[]> {
   await tx((trx) => app.adjustments.reverse(trx, wrong.id, { memo: 'Wrong entry: duplicate goodwill credit', actor: admin }));
   // Seed 001, example 2: a customer withdraws; a negative correction to zero.
   await tx((trx) => app.adjustments.correct(trx, { customerId: alan.id, amountMinor: -2_500, currency: 'USD', memo: 'Withdrawal requested by customer; paid back by bank transfer', actor: admin }));
+  await seedDemoOrders(app, { ada, grace, alan, lumen, mia });
   return logins;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Orders to look at on first start: sessions with seats (seed 003), bookings in several
+ * states (seed 004), and a site with a direct order half delivered (seed 000).
+ */
+async function seedDemoOrders(app: App, p: Record<'ada' | 'grace' | 'alan' | 'lumen' | 'mia', { id: string }>): Promise<void> {
+  const admin: Actor = { role: 'admin', keyId: 'demo-seed' };
+  const tx = app.services.store.transaction.bind(app.services.store);
+  const now = app.services.clock.now().getTime();
+  // Whole hours, so the demo's times read well.
+  const at = (ms: number) => new Date(Math.ceil((now + ms) / HOUR_MS) * HOUR_MS).toISOString();
+  const key = (name: string) => `demo-${name}-${p.ada.id}`;
+  const step = (orderId: string, transition: string, params: Record<string, unknown> = {}, actor: Actor = admin) =>
+    tx((trx) => app.orders.transition(trx, orderId, transition, actor, params, key(`${transition}-${orderId}`)));
+
+  const pottery = await tx((trx) =>
+    app.catalog.createService(trx, {
+      providerId: p.mia.id,
+      name: 'Pottery class (2 h)',
+      unitAmountMinor: 4_500,
+      currency: 'USD',
+      slots: [3, 10, 17].map((d) => ({ startsAt: at(d * DAY_MS), endsAt: at(d * DAY_MS + 2 * HOUR_MS), capacity: 8 })),
+    }),
+  );
+  // Ada booked three pottery sessions and paid from her credit: she can edit or cancel them.
+  const sessions = await tx((trx) =>
+    app.orders.create(
+      trx,
+      {
+        process: 'booking',
+        customerId: p.ada.id,
+        providerId: p.mia.id,
+        currency: 'USD',
+        lines: pottery.slots.map((slot) => ({ slotId: slot.id, quantity: 1, participantName: 'Ada Lovelace' })),
+      },
+      { role: 'customer', keyId: 'demo-seed', customerId: p.ada.id },
+      key('sessions'),
+    ),
+  );
+  await step(sessions.id, 'confirm', {}, { role: 'provider', keyId: 'demo-seed', providerId: p.mia.id });
+  await step(sessions.id, 'pay', { useAccountCredit: true, paymentMethod: 'pm_card_visa' }, { role: 'customer', keyId: 'demo-seed', customerId: p.ada.id });
+
+  // Grace asked Studio Lumen for a portrait shoot; the studio has not confirmed yet.
+  await tx((trx) =>
+    app.orders.create(
+      trx,
+      {
+        process: 'booking',
+        customerId: p.grace.id,
+        providerId: p.lumen.id,
+        currency: 'USD',
+        lines: [{ description: 'Portrait shoot, 1 h', quantity: 1, unitAmount: 15_000, startsAt: at(2 * DAY_MS), endsAt: at(2 * DAY_MS + HOUR_MS) }],
+        comment: 'Outdoor if the weather allows',
+      },
+      { role: 'customer', keyId: 'demo-seed', customerId: p.grace.id },
+      key('portrait'),
+    ),
+  );
+
+  // Seed 000: a listing on a site, paid up front, photos delivered, drone and floor plan to do.
+  const site = await tx((trx) => app.sites.create(trx, { address: '1428 Elm Street, Springwood', customerId: p.alan.id }));
+  const listing = await tx((trx) =>
+    app.orders.create(
+      trx,
+      {
+        process: 'direct',
+        customerId: p.alan.id,
+        providerId: p.lumen.id,
+        currency: 'USD',
+        siteId: site.id,
+        lines: [
+          { description: 'Listing photos (25)', quantity: 1, unitAmount: 20_000 },
+          { description: 'Drone video', quantity: 1, unitAmount: 15_000 },
+          { description: 'Floor plan', quantity: 1, unitAmount: 5_000 },
+        ],
+      },
+      admin,
+      key('listing'),
+    ),
+  );
+  await step(listing.id, 'pay', { useAccountCredit: false, paymentMethod: 'pm_card_visa' });
+  await step(listing.id, 'mark_line_done', { lineIds: [listing.lines[0]!.id] });
 }
