@@ -48,8 +48,9 @@ export const sandboxRoutes: RouteModule = (server, app) => {
       } else {
         throw badRequest('parameter_missing', 'Send advanceSeconds or to.');
       }
-      // Every deadline due by the new time runs before we answer.
-      await app.deadlines.runDue();
+      // Every deadline due by the new time runs before we answer, also those a concurrent
+      // request or another process held while we swept.
+      await app.deadlines.runAllDue();
       return { now: clock.now().toISOString(), frozen: clock.frozen };
     },
   );

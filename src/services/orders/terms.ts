@@ -84,7 +84,8 @@ async function moveSeats(ctx: TransitionContext, before: LineRow[], after: LineR
     }
     if (!next.slot_id) throw badRequest('parameter_invalid', 'A session line cannot drop its slot.', { param: 'slotId' });
     const slot = await ctx.catalog.getSlot(ctx.trx, next.slot_id);
-    if (prev.service_id && slot.serviceId !== prev.service_id) {
+    // A line without a service cannot take a seat either (any slot, of any provider, at its own price).
+    if (slot.serviceId !== prev.service_id) {
       throw ruleRefused('slot_of_other_service', 'The new slot must belong to the same service.', { param: 'slotId' });
     }
     if (prev.slot_id) await ctx.catalog.releaseSeats(ctx.trx, prev.slot_id, prev.quantity);
