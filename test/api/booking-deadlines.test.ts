@@ -424,3 +424,31 @@ describe('days are calendar days in the business time zone', () => {
     expect(closed.deadline).toEqual({ at: '2030-11-20T18:00:00.000Z', action: 'payout' });
   });
 });
+
+describe('a person never overtakes a due deadline the sweep has not fired yet', () => {
+  it('paying one second after the payment window closed is refused (409 deadline_passed) and the sweep then cancels', async () => {
+    const customer = await h.customer({ credit: 10_000 });
+    const provider = await h.provider();
+    const start = new Date((await h.get('/v1/test/clock')).body.now);
+    const order = await h.post(
+      '/v1/orders',
+      {
+        process: 'booking',
+        customerId: customer.id,
+        providerId: provider.id,
+        currency: 'USD',
+        lines: [{ description: 'Shoot', quantity: 1, unitAmount: 5_000, startsAt: new Date(start.getTime() + 5 * 86_400_000).toISOString() }],
+      },
+      { key: customer.key },
+    );
+    await h.post(`/v1/orders/${order.body.id}/confirm`, {}, { key: provider.key });
+    // Move the clock without sweeping, as if the sweep lagged behind.
+    await h.app.sandboxClock!.setTo(new Date(start.getTime() + 12 * 3_600_000 + 1_000));
+    const late = await h.post(`/v1/orders/${order.body.id}/pay`, { useAccountCredit: true }, { key: customer.key });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('deadline_passed');
+    expect(await h.balance(customer.id)).toBe(10_000);
+    await h.app.deadlines.runDue();
+    expect((await h.get(`/v1/orders/${order.body.id}`)).body).toMatchObject({ state: 'cancelled', cancellation: { reason: 'payment_expired' } });
+  });
+});

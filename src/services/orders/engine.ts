@@ -60,6 +60,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   const role = processActorOf(req.actor, order);
   const transition = requireTransition(process, order.state, req.transition, role);
   const now = req.now ?? deps.s.clock.now();
+  if (role !== 'system') await refuseIfDeadlinePassed(trx, order.id, now);
   const ctx: TransitionContext = {
     ...deps,
     trx,
@@ -98,6 +99,25 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   ctx.nextDeadline = await nextDeadline(ctx);
   await setDeadline(trx, order.id, ctx.nextDeadline);
   return ctx;
+}
+
+/**
+ * A person's transition never overtakes a deadline that is already due but not yet fired
+ * (the sweep may lag by a moment): paying at 12 h 0 min 1 s is refused, not accepted.
+ * The order's lock is held, so the sweep fires it right after.
+ */
+async function refuseIfDeadlinePassed(trx: Trx, orderId: string, now: Date): Promise<void> {
+  const due = await trx
+    .selectFrom('deadlines')
+    .select(['transition', 'due_at'])
+    .where('order_id', '=', orderId)
+    .where('transition', '<>', PAYOUT_DEADLINE)
+    .executeTakeFirst();
+  if (due && due.due_at.getTime() <= now.getTime()) {
+    throw new SettleError(409, 'conflict_error', 'deadline_passed', `The deadline passed at ${due.due_at.toISOString()} (${due.transition}); the order is moving on.`, {
+      deadline: { at: due.due_at.toISOString(), action: due.transition },
+    });
+  }
 }
 
 /** Which lines a request is about: the named ones, or for a whole-order cancel every open one. */
