@@ -53,9 +53,10 @@ export function registerWeb(server: HttpServerLike, dir: string = process.env.SE
     return entry;
   }
 
-  async function send(request: FastifyRequest, reply: FastifyReply, file: string, immutable: boolean): Promise<FastifyReply | null> {
+  /** Sends the file if it exists. (Returns a boolean, not the reply: a reply is thenable.) */
+  async function send(request: FastifyRequest, reply: FastifyReply, file: string, immutable: boolean): Promise<boolean> {
     const entry = await load(file);
-    if (!entry) return null;
+    if (!entry) return false;
     const gzip = entry.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
     reply
       .headers(SECURITY_HEADERS)
@@ -63,7 +64,8 @@ export function registerWeb(server: HttpServerLike, dir: string = process.env.SE
       .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .header('vary', 'accept-encoding');
     if (gzip) reply.header('content-encoding', 'gzip');
-    return reply.send(gzip ? entry.gzip : entry.body);
+    void reply.send(gzip ? entry.gzip : entry.body);
+    return true;
   }
 
   server.get('/*', { schema: { hide: true } }, async (request, reply) => {
@@ -78,13 +80,11 @@ export function registerWeb(server: HttpServerLike, dir: string = process.env.SE
     const file = path.resolve(root, `.${path.posix.normalize(decoded)}`);
     const inside = file.startsWith(`${root}${path.sep}`);
     if (inside && path.extname(file)) {
-      const sent = await send(request, reply, file, decoded.startsWith('/assets/'));
-      if (sent) return sent;
+      if (await send(request, reply, file, decoded.startsWith('/assets/'))) return reply;
       // A missing file is a 404, never the app's HTML under a script's name.
       return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
     }
-    const page = await send(request, reply, path.join(root, 'index.html'), false);
-    if (page) return page;
+    if (await send(request, reply, path.join(root, 'index.html'), false)) return reply;
     return reply
       .code(404)
       .type('text/plain; charset=utf-8')

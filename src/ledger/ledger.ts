@@ -91,18 +91,20 @@ export class Ledger {
       .map((p) => {
         const policy = ACCOUNT_POLICIES[p.account.kind];
         const shard = policy.shards === 1 ? 0 : Math.floor(Math.random() * policy.shards);
-        return { accountId: accountId(p.account), shard, amountMinor: p.amountMinor };
+        // Balances people read (one row) must stay readable as JS numbers; platform
+        // accounts spread over shards are only ever summed in SQL.
+        return { accountId: accountId(p.account), shard, amountMinor: p.amountMinor, bounded: policy.shards === 1 };
       })
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
-    const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8)`));
+    const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
     const result = await sql<{ updated: number }>`
-      with v (account_id, shard, delta) as (values ${values}),
+      with v (account_id, shard, delta, bounded) as (values ${values}),
       upd as (
         update account_balances b set balance = b.balance + v.delta
         from v
         where b.account_id = v.account_id and b.shard = v.shard
           and (b.allow_negative or b.balance + v.delta >= 0)
-          and b.balance + v.delta between ${-MAX_AMOUNT_MINOR}::int8 and ${MAX_AMOUNT_MINOR}::int8
+          and (not v.bounded or b.balance + v.delta between ${-MAX_AMOUNT_MINOR}::int8 and ${MAX_AMOUNT_MINOR}::int8)
         returning b.account_id),
       txn as (
         insert into ledger_transactions
@@ -166,8 +168,8 @@ export class Ledger {
 }
 
 /** Why a ledger write was refused (only computed on the failure path). */
-async function refusal(trx: Trx, rows: { accountId: string; shard: number; amountMinor: number }[]) {
-  for (const r of rows) {
+async function refusal(trx: Trx, rows: { accountId: string; shard: number; amountMinor: number; bounded: boolean }[]) {
+  for (const r of rows.filter((x) => x.bounded)) {
     const b = await trx
       .selectFrom('account_balances')
       .select(['balance', 'allow_negative'])

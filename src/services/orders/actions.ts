@@ -1,11 +1,11 @@
 // The actions a process may name, implemented. The engine runs them in the declared
 // order inside the transition's database transaction.
-import { badRequest, conflict } from '../../domain/errors.js';
+import { badRequest, ruleRefused } from '../../domain/errors.js';
 import { quoteCancellation, type Canceller } from '../../domain/cancellation.js';
 import { evaluateTime, type ActionName } from '../../domain/process/index.js';
 import { newId } from '../../domain/ids.js';
 import type { TransitionContext } from './context.js';
-import { policiesOf, type LineRow } from './records.js';
+import { policiesOf, serviceTimes, type LineRow } from './records.js';
 import { collectPayment, refundCardPayment, refundFromEscrow, settleEscrow, totalOf } from './money.js';
 import { applyEdit, applyLineEdit, applyProposal, moveSeatsForChange, recordProposal, releaseSeats, reserveSeats } from './terms.js';
 
@@ -73,6 +73,10 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     });
     await setLineStatus(ctx, toCancel, 'cancelled');
     ctx.cancelled = toCancel;
+    // The service time follows the lines still on the order (start guards, auto-done deadline).
+    const times = serviceTimes(ctx.rec.lines);
+    ctx.rec.order.starts_at = times.startsAt;
+    ctx.rec.order.ends_at = times.endsAt;
   },
   async refund_cancelled_lines(ctx) {
     const quote = ctx.quote;
@@ -125,7 +129,9 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     if (outcome === 'refund') {
       refunded = ctx.params.amount ?? ctx.rec.order.paid - ctx.rec.order.refunded;
       if (refunded > ctx.rec.order.paid - ctx.rec.order.refunded) {
-        throw conflict('refund_exceeds_refundable', `At most ${ctx.rec.order.paid - ctx.rec.order.refunded} can be refunded.`);
+        // 422 like every other refund cap (SPEC: a rule refused it), not 409.
+        const maxRefundable = ctx.rec.order.paid - ctx.rec.order.refunded;
+        throw ruleRefused('refund_exceeds_refundable', `At most ${maxRefundable} can be refunded.`, { maxRefundable, param: 'amount' });
       }
       const full = refunded === ctx.rec.order.paid - ctx.rec.order.refunded;
       await refundFromEscrow(ctx, {

@@ -1,0 +1,66 @@
+// Reading an order the way its pages need: line statuses with the refund and its reason,
+// which lines may still be cancelled, the payment labels of seed 000.
+import { money } from '../../lib/format';
+import type { CancellationRecord, Line, Order, QuoteLine } from '../../lib/types';
+
+function cancellationRecords(order: Order): CancellationRecord[] {
+  const c = order.cancellation;
+  if (!c) return [];
+  return c.history?.length ? c.history : [c];
+}
+
+export function quoteLineOf(order: Order, lineId: string): QuoteLine | null {
+  for (const r of [...cancellationRecords(order)].reverse()) {
+    const q = r.quote?.lines.find((l) => l.lineId === lineId);
+    if (q) return q;
+  }
+  return null;
+}
+
+/** "Cancelled · Refunded $90.00", "Cancelled · no refund, within 24 hours", "Done", "Open". */
+export function lineStatusText(order: Order, line: Line): string {
+  if (line.status === 'done') return 'Done';
+  if (line.status === 'open') return 'Open';
+  if (line.refunded > 0) return `Cancelled · Refunded ${money(line.refunded, order.currency)}`;
+  const q = quoteLineOf(order, line.id);
+  if (q?.rule === 'late_cancellation') {
+    const hours = order.policies?.noRefundWithinHours;
+    return `Cancelled · no refund, within ${hours ?? '?'} hours`;
+  }
+  if (q?.rule === 'nothing_paid') return 'Cancelled · nothing was paid';
+  if (q?.rule === 'no_refund_policy') return 'Cancelled · no refund (business policy)';
+  return 'Cancelled · no refund';
+}
+
+/** A seat in a slot (seed 003's sessions): edited and cancelled one by one. */
+export function isSession(line: Line): boolean {
+  return Boolean(line.slotId);
+}
+
+export function paymentLabel(method: string): string {
+  return method === 'card' ? 'Paid (Card)' : method === 'account_credit' ? 'Paid (Account credit)' : `Paid (${method})`;
+}
+
+/** Lines a party may still cancel one by one, in this state. */
+export function lineCancellable(order: Order, line: Line, role: 'admin' | 'customer' | 'provider'): boolean {
+  if (line.status !== 'open') return false;
+  if (order.process === 'direct') return role === 'admin' && order.state === 'delivery';
+  return order.state === 'payment' || order.state === 'execution';
+}
+
+export function openLines(order: Order): Line[] {
+  return order.lines.filter((l) => l.status === 'open');
+}
+
+export const CANCELLABLE_STATES: Record<string, string[]> = {
+  booking: ['confirmation', 'payment', 'execution'],
+  direct: ['payment', 'delivery'],
+};
+
+export function canCancelOrder(order: Order): boolean {
+  return (CANCELLABLE_STATES[order.process] ?? []).includes(order.state) && openLines(order).length > 0;
+}
+
+export function serviceIdsOf(order: Order): string[] {
+  return [...new Set(order.lines.map((l) => l.serviceId).filter((x): x is string => Boolean(x)))];
+}
