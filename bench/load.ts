@@ -83,6 +83,8 @@ export interface LoadOptions {
   next: (i: number) => BenchRequest;
   /** Called about every 200 ms while measuring (e.g. to sample the server's memory). */
   onTick?: () => void;
+  /** Called once when the warm-up ends and measuring starts. */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -110,6 +112,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   let lastEnd = measureFrom;
   const tick = o.onTick ? setInterval(() => performance.now() >= measureFrom && o.onTick?.(), 200) : null;
+  const startTimer = setTimeout(() => o.onMeasureStart?.(), o.warmupMs);
 
   const worker = async () => {
     while (performance.now() < stopAt) {
@@ -140,6 +143,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     await Promise.all(Array.from({ length: o.concurrency }, worker));
   } finally {
     if (tick) clearInterval(tick);
+    clearTimeout(startTimer);
   }
   const windowS = (lastEnd - measureFrom) / 1000;
   return {

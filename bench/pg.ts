@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { CpuTracker, isBackendOf } from './server.js';
 
 export const PG_ADMIN_URL = process.env.SETTLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -59,9 +60,10 @@ export async function withDatabase<T>(url: string, fn: (c: pg.Client) => Promise
   }
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], onSpawn?: (pid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -88,11 +90,18 @@ export interface PgbenchResult {
   tps: number;
   latencyAvgMs: number | null;
   transactions: number | null;
+  /** CPU ms per transaction: PostgreSQL backends, and the pgbench client itself. */
+  cpuMsPerTxn: { postgres: number; pgbench: number } | null;
 }
 
 /** `pgbench -N` (simple updates: no branch/teller updates) for `seconds`. */
 export async function pgbenchRun(dbName: string, o: { clients: number; threads: number; seconds: number }): Promise<PgbenchResult> {
-  const r = await run('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName]);
+  let pgbenchPid = -1;
+  const backends = new CpuTracker(isBackendOf(dbName));
+  const client = new CpuTracker((pid) => pid === pgbenchPid);
+  const r = await run('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName], (pid) => (pgbenchPid = pid));
+  const backendsMs = backends.stop();
+  const clientMs = client.stop();
   if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}\n${r.stdout}`);
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout) ?? /tps = ([\d.]+)/.exec(r.stdout);
   if (!tps) throw new Error(`could not read pgbench output:\n${r.stdout}`);
@@ -105,5 +114,8 @@ export async function pgbenchRun(dbName: string, o: { clients: number; threads: 
     tps: Math.round(Number(tps[1]) * 10) / 10,
     latencyAvgMs: lat ? Number(lat[1]) : null,
     transactions: txns ? Number(txns[1]) : null,
+    cpuMsPerTxn: txns && Number(txns[1]) > 0 ? { postgres: round3(backendsMs / Number(txns[1])), pgbench: round3(clientMs / Number(txns[1])) } : null,
   };
 }
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;

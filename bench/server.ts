@@ -1,7 +1,7 @@
 // The built Settle server as a child process on a free port: spawn, wait for the first
 // 200 on /v1/health (that wait is the cold start), sample its memory from /proc, stop.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,77 @@ export function readMemory(pid: number): Memory | null {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms; null once it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], [12] are utime and stime (fields 14 and 15 of proc(5)), in clock ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** Summed CPU ms of the PostgreSQL backends serving database `dbName` (found in /proc). */
+export function postgresBackendsCpuMs(dbName: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.startsWith('postgres: ') && cmd.includes(` ${dbName} `)) total += cpuMs(Number(entry)) ?? 0;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+
+/**
+ * Tracks the CPU used by a changing set of processes (e.g. pgbench and its backends,
+ * which exit at the end) by polling /proc; processes that already existed count only
+ * from the start. The last poll interval of a process that exits is lost (< 100 ms).
+ */
+export class CpuTracker {
+  private readonly base = new Map<number, number>();
+  private readonly last = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly match: (pid: number, cmdline: string) => boolean) {
+    this.poll(true);
+    this.timer = setInterval(() => this.poll(false), 100);
+  }
+
+  private poll(initial: boolean): void {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      try {
+        if (!this.last.has(pid) && !this.match(pid, readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) continue;
+      } catch {
+        continue;
+      }
+      const cpu = cpuMs(pid);
+      if (cpu === null) continue;
+      if (initial) this.base.set(pid, cpu);
+      this.last.set(pid, cpu);
+    }
+  }
+
+  /** CPU ms used since construction. */
+  stop(): number {
+    this.poll(false);
+    clearInterval(this.timer);
+    let total = 0;
+    for (const [pid, cpu] of this.last) total += cpu - (this.base.get(pid) ?? 0);
+    return total;
+  }
+}
+
+export const isBackendOf = (dbName: string) => (_pid: number, cmd: string) => cmd.startsWith('postgres: ') && cmd.includes(` ${dbName} `);
+
 export interface ServerOptions {
   env: Record<string, string>;
   logFile: string;
@@ -62,6 +133,8 @@ export interface Server {
   /** Highest VmRSS seen by sample() and the kernel's VmHWM. */
   peak: Memory;
   sample(): Memory | null;
+  /** CPU ms the server has used since it started. */
+  cpuMs(): number;
   stop(): Promise<{ code: number | null; signal: string | null }>;
 }
 
@@ -134,6 +207,7 @@ export async function startServer(o: ServerOptions): Promise<Server> {
     coldStartMs,
     peak,
     sample,
+    cpuMs: () => cpuMs(pid) ?? 0,
     async stop() {
       if (exited) return exited;
       sample();

@@ -1,0 +1,54 @@
+// Profiling aid, loaded into the server with `node --import tsx --import ./bench/sql-hook.ts`
+// by bench/profile.ts (never in a normal run): counts every SQL statement the server
+// sends (pg and PGlite) and the time until its answer, and writes the tally to
+// $SETTLE_SQL_TALLY_FILE once a second.
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+type Tally = Record<string, { n: number; ms: number }>;
+const tally: Tally = {};
+const file = process.env.SETTLE_SQL_TALLY_FILE;
+
+function shape(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 160);
+}
+
+function record(text: string, t0: number): void {
+  const key = shape(text);
+  const entry = (tally[key] ??= { n: 0, ms: 0 });
+  entry.n++;
+  entry.ms += performance.now() - t0;
+}
+
+function wrap(proto: Record<string, unknown>, method: string): void {
+  const original = proto[method] as (...a: unknown[]) => unknown;
+  if (typeof original !== 'function') return;
+  proto[method] = function (this: unknown, ...a: unknown[]) {
+    const first = a[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : (first?.text ?? '?');
+    const t0 = performance.now();
+    const out = original.apply(this, a);
+    if (out && typeof (out as Promise<unknown>).then === 'function') {
+      (out as Promise<unknown>).then(
+        () => record(text, t0),
+        () => record(`ERROR ${text}`, t0),
+      );
+    } else record(text, t0);
+    return out;
+  };
+}
+
+const require = createRequire(`${process.cwd()}/package.json`);
+const pg = require('pg') as { Client: { prototype: Record<string, unknown> } };
+wrap(pg.Client.prototype, 'query');
+
+const { PGlite } = await import('@electric-sql/pglite');
+for (const method of ['query', 'exec']) {
+  let proto: Record<string, unknown> | null = PGlite.prototype as unknown as Record<string, unknown>;
+  while (proto && !Object.prototype.hasOwnProperty.call(proto, method)) proto = Object.getPrototypeOf(proto) as Record<string, unknown> | null;
+  if (proto) wrap(proto, method);
+}
+
+if (file) {
+  setInterval(() => writeFileSync(file, JSON.stringify(tally)), 1000).unref();
+}
