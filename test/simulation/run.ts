@@ -7,7 +7,7 @@
 // SETTLE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
 import { parseArgs } from 'node:util';
 import { randomInt } from 'node:crypto';
-import { profile, runSimulation, SimulationFailure, type SimDb } from './sim.js';
+import { disposeSimulations, profile, runSimulation, SimulationFailure, type SimDb } from './sim.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,4 +53,5 @@ for (const seed of seeds) {
 }
 if (env.SIM_PROFILE === '1') for (const [k, v] of Object.entries(profile)) console.log(`  ${k}: ${v.n} × ${(v.ms / v.n).toFixed(1)} ms = ${(v.ms / 1000).toFixed(1)} s`);
 console.log(`${failures ? `${failures} FAILED` : 'all passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+await disposeSimulations();
 process.exit(failures ? 1 : 0);

@@ -69,7 +69,7 @@ export class SimulationFailure extends Error {
     super(
       [
         `simulation failed: seed ${seed}, step ${step} (${db}): ${reason}`,
-        `replay: SIM_SEED=${seed} SIM_STEPS=${step} npx vitest run test/simulation   or   npm run simulate -- --seed ${seed} --steps ${step} --db ${db}`,
+        `replay: npm run simulate -- --seed ${seed} --steps ${step} --db ${db} --trace   or   SIM_SEED=${seed} SIM_STEPS=${step} SIM_TRACE=1 npx vitest run test/simulation --project ${db}`,
         'last steps:',
         ...trace.slice(-40).map((l) => `  ${l}`),
       ].join('\n'),
@@ -327,22 +327,34 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   }
 }
 
-let template: Promise<string> | undefined;
+let template: { dir: string; ready: Promise<string> } | undefined;
 
 /** An empty, migrated PGlite data directory, made once per process and copied for each run. */
 function pgliteTemplate(): Promise<string> {
-  template ??= (async () => {
+  if (!template) {
     const dir = mkdtempSync(join(tmpdir(), 'settle-sim-template-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    const store = await openStore({ dataDir: join(dir, 'db') });
-    try {
-      await migrate(store);
-    } finally {
-      await store.close();
-    }
-    return join(dir, 'db');
-  })();
-  return template;
+    const ready = (async () => {
+      const store = await openStore({ dataDir: join(dir, 'db') });
+      try {
+        await migrate(store);
+      } finally {
+        await store.close();
+      }
+      return join(dir, 'db');
+    })();
+    template = { dir, ready };
+  }
+  return template.ready;
+}
+
+/** Removes the PGlite template (call when no more runs follow; test workers may not see 'exit'). */
+export async function disposeSimulations(): Promise<void> {
+  const t = template;
+  template = undefined;
+  if (!t) return;
+  await t.ready.catch(() => undefined);
+  rmSync(t.dir, { recursive: true, force: true });
 }
 
 class Simulation {

@@ -3,9 +3,9 @@
 // check that a seed replays exactly. A failure prints its seed and step; replay it with
 //   SIM_SEED=<seed> SIM_STEPS=<step> npx vitest run test/simulation   (SIM_TRACE=1 prints each step)
 // Longer runs on demand: npm run simulate -- --seeds 50 --steps 2000.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_DB } from '../helpers/db.js';
-import { runSimulation, type SimResult } from './sim.js';
+import { disposeSimulations, runSimulation, type SimResult } from './sim.js';
 
 const SEEDS = process.env.SIM_SEED ? [Number(process.env.SIM_SEED)] : [1, 2];
 const STEPS = Number(process.env.SIM_STEPS ?? 150);
@@ -14,6 +14,7 @@ const REPLAY_STEPS = 30;
 
 describe(`deterministic simulation of the booking process (${TEST_DB})`, () => {
   const results = new Map<number, SimResult>();
+  afterAll(() => disposeSimulations());
 
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${STEPS} steps keep every invariant`, async () => {
