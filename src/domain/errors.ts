@@ -33,3 +33,9 @@ export const ruleRefused = (code: string, message: string, details?: Record<stri
   new SettleError(422, 'rule_error', code, message, details);
 export const forbidden = (message = 'This key may not do that.') =>
   new SettleError(403, 'permission_error', 'forbidden', message);
+
+/**
+ * Thrown inside a request's work when its Idempotency-Key turned out to be taken by a
+ * request that committed meanwhile: the HTTP layer rolls back and replays that answer.
+ */
+export class IdempotencyKeyTaken extends Error {}

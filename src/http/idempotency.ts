@@ -7,9 +7,9 @@
 //    then replays;
 //  - refusals made while executing (4xx) are stored too, so a retry sees the same answer.
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, conflict, SettleError } from '../domain/errors.js';
+import { badRequest, conflict, IdempotencyKeyTaken, SettleError } from '../domain/errors.js';
 import type { Db, Store, Trx } from '../store/db.js';
 import { errorPayload, toSettleError } from './errors.js';
 
@@ -18,6 +18,8 @@ export interface MutationResult<T> {
   status?: number;
   /** Work after commit (e.g. sending a card refund); its result becomes the response. */
   after?: () => Promise<T>;
+  /** The work wrote the idempotency record itself, with `ctx.recordInsert` (hot paths). */
+  recorded?: boolean;
 }
 
 export interface RunOptions<T> {
@@ -28,11 +30,28 @@ export interface RunOptions<T> {
 export interface MutationContext {
   /** Stable across retries of the same request: pass it to payment providers. */
   idempotencyKey: string;
+  /**
+   * For hot paths that write the record in the same statement as their effect: the INSERT
+   * of the record with this response (null when the request has no key). The work then
+   * returns `recorded: true`, and throws `IdempotencyKeyTaken` if the insert wrote no row.
+   */
+  recordInsert: (body: unknown, status?: number) => RawBuilder<unknown> | null;
 }
 
 const MAX_KEY_LENGTH = 255;
 
-class StoredResponseExists extends Error {}
+interface IdempotencyRecord {
+  scope: string;
+  key: string;
+  hash: string;
+}
+
+/** The record's INSERT; it writes nothing if the key is already taken (one place for both paths). */
+function insertRecord(record: IdempotencyRecord, status: number, body: unknown): RawBuilder<unknown> {
+  return sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
+    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${JSON.stringify(body)}::jsonb)
+    on conflict (scope, key) do nothing`;
+}
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -82,21 +101,24 @@ export class Idempotency {
   private async execute<T>(
     request: FastifyRequest,
     reply: FastifyReply,
-    record: { scope: string; key: string; hash: string } | null,
+    record: IdempotencyRecord | null,
     work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>>,
     options: RunOptions<T>,
   ): Promise<T> {
     const stored = (body: T) => (options.storedBody ? options.storedBody(body) : body);
-    const ctx: MutationContext = { idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}` };
+    const ctx: MutationContext = {
+      idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}`,
+      recordInsert: (body, status = 200) => (record ? insertRecord(record, status, stored(body as T)) : null),
+    };
     let result: MutationResult<T>;
     try {
       result = await this.store.transaction(async (trx) => {
         const out = await work(trx, ctx);
-        if (record && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new StoredResponseExists();
+        if (record && !out.recorded && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new IdempotencyKeyTaken();
         return out;
       });
     } catch (err) {
-      if (err instanceof StoredResponseExists) return this.replay(reply, record!);
+      if (err instanceof IdempotencyKeyTaken) return this.replay(reply, record!);
       const refusal = toSettleError(err);
       if (record && refusal && isStorable(refusal)) {
         const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, errorPayload(refusal)));
@@ -124,14 +146,9 @@ export class Idempotency {
     return body;
   }
 
-  private async insert(trx: Trx, record: { scope: string; key: string; hash: string }, status: number, body: unknown): Promise<boolean> {
-    const row = await trx
-      .insertInto('idempotency_keys')
-      .values({ scope: record.scope, key: record.key, request_hash: record.hash, status_code: status, response: JSON.stringify(body) })
-      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-      .returning('key')
-      .executeTakeFirst();
-    return row !== undefined;
+  private async insert(trx: Trx, record: IdempotencyRecord, status: number, body: unknown): Promise<boolean> {
+    const written = await sql`${insertRecord(record, status, body)} returning 1`.execute(trx);
+    return written.rows.length === 1;
   }
 
   private async isStored(record: { scope: string; key: string }): Promise<boolean> {
@@ -145,7 +162,7 @@ export class Idempotency {
   }
 
   /** The stored outcome of the first request (typed as T: it is T, or a stored refusal). */
-  private async replay<T>(reply: FastifyReply, record: { scope: string; key: string; hash: string }): Promise<T> {
+  private async replay<T>(reply: FastifyReply, record: IdempotencyRecord): Promise<T> {
     const stored = await this.store.db
       .selectFrom('idempotency_keys')
       .select(['request_hash', 'status_code', 'response'])

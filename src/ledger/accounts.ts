@@ -22,8 +22,8 @@ interface AccountPolicy {
 export const ACCOUNT_POLICIES: Record<AccountKind, AccountPolicy> = {
   customer_credit: { owned: true, allowNegative: false, shards: 1 },
   // A provider may owe money back after a refund of something already paid out.
-  provider_payable: { owned: true, allowNegative: true, shards: 1 },
-  platform_fees: { owned: false, allowNegative: true, shards: 8 },
+  provider_payable: { owned: true, allowNegative: true, shards: 4 },
+  platform_fees: { owned: false, allowNegative: true, shards: 64 },
   card_clearing: { owned: false, allowNegative: true, shards: 8 },
   refunds_in_transit: { owned: false, allowNegative: true, shards: 8 },
   adjustments: { owned: false, allowNegative: true, shards: 8 },

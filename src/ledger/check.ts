@@ -44,6 +44,27 @@ export async function checkLedger(db: Db): Promise<CheckReport> {
     group by t.id having coalesce(sum(p.amount), 0) <> 0 or count(p.account_id) = 0
     limit ${MAX_PROBLEMS_PER_RULE}`));
 
+  // Proven by the write path rather than by foreign keys (migration 005), so checked here.
+  add('orphan_posting', await rows(db, sql<{ id: string; detail: string }>`
+    select p.transaction_id as id,
+      case when t.id is null then 'posting to ' || p.account_id || ' has no transaction'
+           else 'posting to missing account ' || p.account_id end as detail
+    from postings p
+    left join ledger_transactions t on t.id = p.transaction_id
+    left join accounts a on a.id = p.account_id
+    where t.id is null or a.id is null
+    limit ${MAX_PROBLEMS_PER_RULE}`));
+
+  add('orphan_charge', await rows(db, sql<{ id: string; detail: string }>`
+    select c.id, 'missing ' || case when t.id is null then 'ledger transaction ' || c.transaction_id
+      when cu.id is null then 'customer ' || c.customer_id else 'provider ' || c.provider_id end as detail
+    from charges c
+    left join ledger_transactions t on t.id = c.transaction_id
+    left join customers cu on cu.id = c.customer_id
+    left join providers pr on pr.id = c.provider_id
+    where t.id is null or cu.id is null or pr.id is null
+    limit ${MAX_PROBLEMS_PER_RULE}`));
+
   add('currency_mismatch', await rows(db, sql<{ id: string; detail: string }>`
     select t.id, 'posting to ' || a.id || ' in a ' || t.currency || ' transaction' as detail
     from postings p join ledger_transactions t on t.id = p.transaction_id join accounts a on a.id = p.account_id

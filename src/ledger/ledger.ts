@@ -2,9 +2,9 @@
 // between accounts, with each account's balance kept up to date in the same database
 // transaction so reading it is O(1). One SQL statement updates the balances (only if
 // none would break its non-negative rule), inserts the transaction and its postings.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { afterCommit, type Db, type Trx } from '../store/db.js';
-import { ruleRefused } from '../domain/errors.js';
+import { ruleRefused, type SettleError } from '../domain/errors.js';
 import { MAX_AMOUNT_MINOR } from '../domain/money.js';
 import { newId } from '../domain/ids.js';
 import { ACCOUNT_POLICIES, accountId, type AccountRef } from './accounts.js';
@@ -49,6 +49,19 @@ export interface PostInput {
 export interface PostedTransaction {
   id: string;
   createdAt: Date;
+  /** Rows each companion statement wrote, in the order given. */
+  companionRows: number[];
+}
+
+/**
+ * Hot paths write their own rows in the ledger's statement, saving round trips (a charge
+ * is then one statement): `companions` are INSERTs run in the same statement (in the same
+ * database transaction, so a refusal rolls them back with everything else), and `guard`
+ * is a condition that must hold for anything to be written, with the error to give if not.
+ */
+export interface PostOptions {
+  guard?: { condition: RawBuilder<unknown>; error: () => SettleError | Promise<SettleError> };
+  companions?: RawBuilder<unknown>[];
 }
 
 const MAX_POSTINGS = 16;
@@ -82,7 +95,7 @@ export class Ledger {
    * Writes one balanced transaction. Refuses (422 insufficient_funds) and writes nothing
    * if any non-negative account would go below zero; the caller's transaction rolls back.
    */
-  async post(trx: Trx, input: PostInput): Promise<PostedTransaction> {
+  async post(trx: Trx, input: PostInput, options: PostOptions = {}): Promise<PostedTransaction> {
     const merged = mergePostings(input);
     await this.ensureAccounts(trx, merged.map((p) => p.account), input.createdAt);
     const id = input.id ?? newId('transaction');
@@ -97,12 +110,15 @@ export class Ledger {
       })
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
-    const result = await sql<{ updated: number }>`
+    const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
+    const companions = options.companions ?? [];
+    const result = await sql<{ updated: number; guard_ok: boolean; companion_rows: number[] }>`
       with v (account_id, shard, delta, bounded) as (values ${values}),
+      g (ok) as (select ${guard}),
       upd as (
         update account_balances b set balance = b.balance + v.delta
-        from v
-        where b.account_id = v.account_id and b.shard = v.shard
+        from v, g
+        where g.ok and b.account_id = v.account_id and b.shard = v.shard
           and (b.allow_negative or b.balance + v.delta >= 0)
           and (not v.bounded or b.balance + v.delta between ${-MAX_AMOUNT_MINOR}::int8 and ${MAX_AMOUNT_MINOR}::int8)
         returning b.account_id),
@@ -117,11 +133,16 @@ export class Ledger {
       posted as (
         insert into postings (transaction_id, account_id, amount)
         select txn.id, v.account_id, v.delta from txn, v
-        returning 1)
-      select (select count(*) from upd)::int as updated`.execute(trx);
+        returning 1)${sql.join(
+          companions.map((c, i) => sql`, ${sql.ref(`c${i}`)} as (${c} returning 1)`),
+          sql``,
+        )}
+      select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok,
+        array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows`.execute(trx);
     const row = result.rows[0];
+    if (row && !row.guard_ok && options.guard) throw await options.guard.error();
     if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
-    return { id, createdAt: input.createdAt };
+    return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1) };
   }
 
   /**

@@ -1,9 +1,9 @@
 // Charges (seed 001): a one-step spend of account credit with a provider — credit →
 // provider payable, less the business's commission. Refunds return it (all or part,
 // as often as wanted up to the charged amount) as new linked entries.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, Trx } from '../store/db.js';
-import { conflict, notFound, ruleRefused } from '../domain/errors.js';
+import { conflict, IdempotencyKeyTaken, notFound, ruleRefused } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { percentOfMinor, percentToBasisPoints, proportionalShareMinor } from '../domain/money.js';
 import { customerCredit, platform, providerPayable } from '../ledger/accounts.js';
@@ -60,14 +60,27 @@ function view(r: ChargeRow): ChargeView {
   };
 }
 
-const FOREIGN_KEY_VIOLATION = '23503';
-
 export class ChargeService {
   constructor(private readonly s: Services) {}
 
+  /**
+   * One ledger statement writes everything: the balance updates (refused if the credit is
+   * short), the ledger transaction and postings, the charge row and, when `recordInsert`
+   * is given, the request's idempotency record. That the customer and provider exist is
+   * the statement's guard (no foreign keys on this hot path: migration 005).
+   */
   async create(
     trx: Trx,
-    input: { customerId: string; providerId: string; amountMinor: number; currency: string; description: string; actor: Actor },
+    input: {
+      customerId: string;
+      providerId: string;
+      amountMinor: number;
+      currency: string;
+      description: string;
+      actor: Actor;
+      /** The idempotency record's INSERT for this response (see Idempotency): one statement, not two. */
+      recordInsert?: (body: ChargeView) => RawBuilder<unknown> | null;
+    },
   ): Promise<ChargeView> {
     const settings = await this.s.settings.get(trx);
     const commissionMinor = percentOfMinor(input.amountMinor, percentToBasisPoints(settings.providerCommissionPercent));
@@ -75,26 +88,27 @@ export class ChargeService {
     const transactionId = newId('transaction');
     const now = this.s.clock.now();
     const { customerId, providerId, currency } = input;
-    try {
-      // The charge row first: its foreign keys prove the customer and provider exist
-      // before any account is opened for them (its ledger link is checked at commit).
-      const row = await trx
-        .insertInto('charges')
-        .values({
-          id,
-          customer_id: customerId,
-          provider_id: providerId,
-          amount: input.amountMinor,
-          currency,
-          description: input.description,
-          commission_amount: commissionMinor,
-          status: 'succeeded',
-          transaction_id: transactionId,
-          created_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.s.ledger.post(trx, {
+    const charge = view({
+      id,
+      customer_id: customerId,
+      provider_id: providerId,
+      amount: input.amountMinor,
+      currency,
+      description: input.description,
+      commission_amount: commissionMinor,
+      refunded_amount: 0,
+      commission_refunded: 0,
+      status: 'succeeded',
+      transaction_id: transactionId,
+      created_at: now,
+    });
+    const record = input.recordInsert?.(charge) ?? null;
+    const chargeRow = sql`insert into charges (id, customer_id, provider_id, amount, currency, description, commission_amount, status, transaction_id, created_at)
+      values (${id}, ${customerId}, ${providerId}, ${input.amountMinor}, ${currency}, ${input.description}, ${commissionMinor}, 'succeeded',
+        ${transactionId}, ${now.toISOString()}::timestamptz)`;
+    const posted = await this.s.ledger.post(
+      trx,
+      {
         id: transactionId,
         type: 'charge',
         currency,
@@ -109,15 +123,19 @@ export class ChargeService {
         providerId,
         cause: { type: 'charge', id },
         createdAt: now,
-      });
-      return view(row as ChargeRow);
-    } catch (err) {
-      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
-        const detail = String((err as { constraint?: string; detail?: string }).constraint ?? '');
-        throw detail.includes('provider') ? notFound('provider', providerId) : notFound('customer', customerId);
-      }
-      throw err;
-    }
+      },
+      {
+        guard: {
+          condition: sql`exists (select 1 from customers where id = ${customerId}) and exists (select 1 from providers where id = ${providerId})`,
+          error: async () => ((await trx.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst())
+            ? notFound('provider', providerId)
+            : notFound('customer', customerId)),
+        },
+        companions: record ? [chargeRow, record] : [chargeRow],
+      },
+    );
+    if (record && posted.companionRows[1] !== 1) throw new IdempotencyKeyTaken();
+    return charge;
   }
 
   async get(db: Db | Trx, id: string): Promise<ChargeView> {

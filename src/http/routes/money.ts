@@ -167,7 +167,7 @@ export const moneyRoutes: RouteModule = (server, app, idem) => {
     },
     async (req, reply) => {
       requireChargeAccess(req.actor, req.body.customerId);
-      return idem.run(req, reply, async (trx) => ({
+      return idem.run(req, reply, async (trx, ctx) => ({
         body: await app.charges.create(trx, {
           customerId: req.body.customerId,
           providerId: req.body.providerId,
@@ -175,7 +175,9 @@ export const moneyRoutes: RouteModule = (server, app, idem) => {
           currency: req.body.currency,
           description: req.body.description,
           actor: req.actor,
+          recordInsert: ctx.recordInsert,
         }),
+        recorded: true,
       }));
     },
   );
