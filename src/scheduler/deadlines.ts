@@ -1,11 +1,17 @@
 // Deadlines: at most one pending per order (the table's primary key), claimed by any
-// number of processes. A claim is one `WITH … FOR UPDATE SKIP LOCKED` CTE feeding an
-// UPDATE that sets a short lease (never `WHERE id IN (SELECT … SKIP LOCKED)`, which
-// PostgreSQL bug #15715 can turn into updating every candidate). Firing happens in its
+// number of processes. A claim is one `WITH … AS MATERIALIZED (… FOR UPDATE SKIP LOCKED)`
+// CTE whose ids, read once (`= any(array(…))`), feed an UPDATE that sets a short lease
+// (never `WHERE id IN (SELECT … SKIP LOCKED)`, which PostgreSQL bug #15715 can turn into
+// updating every candidate). Firing happens in its
 // own transaction that re-checks the order, so a deadline whose order moved on does
 // nothing and a user transition racing it loses cleanly.
-import { sql } from 'kysely';
-import type { Store, Trx } from '../store/db.js';
+//
+// On PostgreSQL a runner fires a claimed batch on several connections at once (different
+// orders in parallel; one order's deadlines always one after the other, in due order);
+// on PGlite (one connection) it fires them one by one, earliest first.
+import { sql, type QueryCreator } from 'kysely';
+import type { Db, Store, Trx } from '../store/db.js';
+import type { Database } from '../store/schema.js';
 
 export interface DueDeadline {
   orderId: string;
@@ -18,52 +24,100 @@ export type FireDeadline = (deadline: DueDeadline) => Promise<DueDeadline | null
 
 const LEASE_MS = 60_000;
 const DEFAULT_BATCH = 100;
+/** Firings in flight at once per runner on PostgreSQL (each holds a pool connection). */
+const DEFAULT_PG_CONCURRENCY = 4;
+/** A claimed batch per lane on PostgreSQL: enough to keep the lanes busy, small next to the lease. */
+const PG_BATCH_PER_LANE = 50;
 
-/** Replaces the order's pending deadline (or removes it when `deadline` is null). */
-export async function setDeadline(trx: Trx, orderId: string, deadline: { transition: string; at: Date } | null): Promise<void> {
-  if (!deadline) {
-    await trx.deleteFrom('deadlines').where('order_id', '=', orderId).execute();
-    return;
-  }
-  await trx
+export interface DeadlineRunnerOptions {
+  /** Deadlines leased per claim (default 100 on PGlite, 50 per lane on PostgreSQL). */
+  batchSize?: number;
+  /**
+   * Firings in flight at once. Default 1 on PGlite (one connection), and on PostgreSQL
+   * SETTLE_DEADLINE_CONCURRENCY or 4; keep it below the pool size so requests still get
+   * a connection.
+   */
+  concurrency?: number;
+}
+
+function envConcurrency(): number | undefined {
+  const n = Number(process.env.SETTLE_DEADLINE_CONCURRENCY);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/**
+ * The claim: leases up to `limit` deadlines due by `now` that nobody holds (no lease, or
+ * one that ran out by `realNow`), earliest first. Its cost does not grow with the number
+ * of deadlines not yet due: the `deadlines_due` index is read from its start and the scan
+ * stops after `limit` rows, and the leased rows are then updated through the primary key
+ * (`= any(array(…))`, an init plan run once), never by a join the planner might turn into
+ * a scan of the whole table. The limit is written into the text (it is this code's own
+ * integer): a generic plan of a prepared statement would otherwise guess a tenth of the
+ * table for `limit $n`. Exported so the bench times and explains this exact query.
+ */
+export function claimQuery(o: { now: Date; realNow: Date; limit: number; owner: string; leaseMs?: number }) {
+  const limit = Math.max(1, Math.floor(o.limit));
+  return sql<{ order_id: string; transition: string; due_at: Date }>`
+      with due as materialized (
+        select order_id from deadlines
+        where due_at <= ${o.now.toISOString()}::timestamptz
+          and (lease_until is null or lease_until < ${o.realNow.toISOString()}::timestamptz)
+        order by due_at
+        limit ${sql.lit(limit)}
+        for update skip locked)
+      update deadlines
+      set lease_until = ${new Date(o.realNow.getTime() + (o.leaseMs ?? LEASE_MS)).toISOString()}::timestamptz, lease_owner = ${o.owner}
+      where order_id = any (array(select order_id from due))
+      returning order_id, transition, due_at`;
+}
+
+/** Runs the claim on `db` (a transaction in the bench, so it can be rolled back). */
+export async function claimDue(db: Db | Trx, o: { now: Date; realNow: Date; limit: number; owner: string }): Promise<DueDeadline[]> {
+  const rows = await claimQuery(o).execute(db);
+  return rows.rows
+    .map((r) => ({ orderId: r.order_id, transition: r.transition, dueAt: r.due_at }))
+    .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+}
+
+/** The statement that replaces the order's pending deadline (or removes it when null); returns order_id. */
+export function deadlineWrite(qc: QueryCreator<Database>, orderId: string, deadline: { transition: string; at: Date } | null) {
+  if (!deadline) return qc.deleteFrom('deadlines').where('order_id', '=', orderId).returning('order_id');
+  return qc
     .insertInto('deadlines')
     .values({ order_id: orderId, transition: deadline.transition, due_at: deadline.at, lease_until: null, lease_owner: null })
     .onConflict((oc) =>
       oc.column('order_id').doUpdateSet({ transition: deadline.transition, due_at: deadline.at, lease_until: null, lease_owner: null }),
     )
-    .execute();
+    .returning('order_id');
+}
+
+/** Replaces the order's pending deadline (or removes it when `deadline` is null). */
+export async function setDeadline(trx: Trx, orderId: string, deadline: { transition: string; at: Date } | null): Promise<void> {
+  await deadlineWrite(trx, orderId, deadline).execute();
 }
 
 export class DeadlineRunner {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
+  private stopping = false;
+  readonly batchSize: number;
+  readonly concurrency: number;
 
   constructor(
     private readonly store: Store,
     private readonly fire: FireDeadline,
     private readonly now: () => Date,
     private readonly owner: string,
-    private readonly batchSize = DEFAULT_BATCH,
-  ) {}
+    options: number | DeadlineRunnerOptions = {},
+  ) {
+    const o = typeof options === 'number' ? { batchSize: options } : options;
+    this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envConcurrency() ?? DEFAULT_PG_CONCURRENCY));
+    this.batchSize = Math.max(1, Math.floor(o.batchSize ?? (this.concurrency > 1 ? PG_BATCH_PER_LANE * this.concurrency : DEFAULT_BATCH)));
+  }
 
   /** Leases up to `limit` due deadlines, earliest first, skipping ones others hold. */
-  async claim(limit = this.batchSize): Promise<DueDeadline[]> {
-    const realNow = new Date();
-    const rows = await sql<{ order_id: string; transition: string; due_at: Date }>`
-      with due as (
-        select order_id from deadlines
-        where due_at <= ${this.now().toISOString()}::timestamptz
-          and (lease_until is null or lease_until < ${realNow.toISOString()}::timestamptz)
-        order by due_at
-        limit ${limit}
-        for update skip locked)
-      update deadlines d
-      set lease_until = ${new Date(realNow.getTime() + LEASE_MS).toISOString()}::timestamptz, lease_owner = ${this.owner}
-      from due where d.order_id = due.order_id
-      returning d.order_id, d.transition, d.due_at`.execute(this.store.db);
-    return rows.rows
-      .map((r) => ({ orderId: r.order_id, transition: r.transition, dueAt: r.due_at }))
-      .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime());
+  claim(limit = this.batchSize): Promise<DueDeadline[]> {
+    return claimDue(this.store.db, { now: this.now(), realNow: new Date(), limit, owner: this.owner });
   }
 
   /**
@@ -72,16 +126,19 @@ export class DeadlineRunner {
    * A call made while a sweep runs waits for it and then sweeps again, so anything that
    * became due meanwhile (e.g. the test clock moved) has fired when it resolves.
    */
-  async runDue(): Promise<number> {
+  async runDue(options: { serial?: boolean } = {}): Promise<number> {
+    const lanes = options.serial ? 1 : this.concurrency;
     while (this.running) await this.running.catch(() => 0);
     this.running = (async () => {
       let total = 0;
       try {
-        for (;;) {
+        // stop() lets the batch in hand finish, then ends the sweep (its leases are all used).
+        while (!this.stopping) {
           const batch = await this.claim();
           if (batch.length === 0) return total;
-          total += await this.fireInOrder(batch);
+          total += await this.fireInOrder(batch, lanes);
         }
+        return total;
       } finally {
         this.running = null;
       }
@@ -94,13 +151,14 @@ export class DeadlineRunner {
    * row that a concurrent transition on the order holds (and may keep due, e.g. a staff
    * refund), and another process may hold a lease. The test clock promises that everything
    * due has run when it answers; `maxWaitMs` bounds the wait for a lease a dead process left.
+   * It fires one at a time, so a clock jump replays history in exactly one (due) order.
    */
   async runAllDue(maxWaitMs = 5_000): Promise<number> {
     const giveUpAt = Date.now() + maxWaitMs;
-    let total = await this.runDue();
+    let total = await this.runDue({ serial: true });
     while ((await this.anyDue()) && Date.now() < giveUpAt) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      total += await this.runDue();
+      total += await this.runDue({ serial: true });
     }
     return total;
   }
@@ -116,19 +174,40 @@ export class DeadlineRunner {
    * payout); it is fired in its turn among the batch, not after it, so deadlines missed
    * while down still fire in due order. One due after the batch's last waits for a later
    * claim, which finds it among the others in order.
+   *
+   * With `concurrency` > 1 (PostgreSQL) that many lanes take the earliest waiting deadline
+   * each: the batch holds each order once, and an order's next deadline joins the queue
+   * only once its previous firing has committed, so one order's deadlines never overlap
+   * and stay in due order, while different orders fire in parallel (and may finish out
+   * of due order). If a firing throws, the lanes stop taking more, the ones in flight
+   * finish, and the first error is thrown; the rest of the batch keeps its lease and is
+   * claimed again once the lease runs out.
    */
-  private async fireInOrder(batch: DueDeadline[]): Promise<number> {
+  private async fireInOrder(batch: DueDeadline[], lanes: number): Promise<number> {
     const queue = [...batch];
     const horizon = queue[queue.length - 1]!.dueAt.getTime();
     const nowMs = this.now().getTime();
     let fired = 0;
-    for (let d = queue.shift(); d; d = queue.shift()) {
-      const next = await this.fire(d);
-      fired++;
-      if (!next || next.dueAt.getTime() > Math.min(horizon, nowMs)) continue;
-      const at = queue.findIndex((q) => q.dueAt.getTime() > next.dueAt.getTime());
-      queue.splice(at === -1 ? queue.length : at, 0, next);
-    }
+    let failed: { err: unknown } | null = null;
+    const lane = async (): Promise<void> => {
+      for (let d = queue.shift(); d && !failed; d = queue.shift()) {
+        let next: DueDeadline | null | void;
+        try {
+          next = await this.fire(d);
+        } catch (err) {
+          failed ??= { err };
+          return;
+        }
+        fired++;
+        if (!next || next.dueAt.getTime() > Math.min(horizon, nowMs)) continue;
+        const at = queue.findIndex((q) => q.dueAt.getTime() > next.dueAt.getTime());
+        queue.splice(at === -1 ? queue.length : at, 0, next);
+      }
+    };
+    // A lane that runs out while others still fire may miss a follow-up they enqueue; the
+    // last lane standing picks it up, so one busy lane always drains the queue.
+    await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+    if (failed) throw (failed as { err: unknown }).err;
     return fired;
   }
 
@@ -146,9 +225,15 @@ export class DeadlineRunner {
     this.timer = setTimeout(tick, 0).unref();
   }
 
+  /** Stops sweeping: the batch in hand finishes firing, no further batch is claimed. */
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.running?.catch(() => {});
+    this.stopping = true;
+    try {
+      await this.running?.catch(() => {});
+    } finally {
+      this.stopping = false;
+    }
   }
 }
