@@ -3,16 +3,21 @@
 // the built server on a scratch PostgreSQL database and on PGlite. Prints JSON.
 // `--quick` runs a few seconds each. Staff (operator) drive every step, as the engine
 // allows; bookings without a service time so "mark done" is allowed at once.
+// Per flow it also reports the CPU of the server (and of PostgreSQL's backends) and,
+// from a separate run with bench/sql-hook.ts loaded into the server, the SQL statements
+// the server sent (`--no-sql` skips that run).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from './load.js';
-import { startServer } from './server.js';
+import { readFileSync } from 'node:fs';
+import { cpuMs, postgresBackendsCpuMs, startServer } from './server.js';
 import { createDatabase, dropDatabase, postgresReachable } from './pg.js';
 import { summarize } from './stats.js';
 
 const quick = process.argv.includes('--quick');
+const countSql = !process.argv.includes('--no-sql');
 const CLIENTS = 16;
 const SECONDS = quick ? 3 : 15;
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
@@ -31,13 +36,20 @@ async function setup(c: Client) {
   return { providers, customers };
 }
 
-async function run(c: Client, flow: (client: number, n: number) => AsyncGenerator<Step>) {
+interface RunShape {
+  clients: number;
+  seconds: number;
+  /** Called around each flow's run (the SQL tally takes its snapshots here). */
+  mark?: (label: string) => Promise<void>;
+}
+
+async function run(c: Client, shape: RunShape, flow: (client: number, n: number) => AsyncGenerator<Step>) {
   const latencies: number[] = [];
   let flows = 0;
   let errors = 0;
-  const stopAt = Date.now() + SECONDS * 1000;
+  const stopAt = Date.now() + shape.seconds * 1000;
   await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, client) => {
+    Array.from({ length: shape.clients }, async (_, client) => {
       for (let n = 0; Date.now() < stopAt; n++) {
         try {
           for await (const step of flow(client, n)) void step;
@@ -51,7 +63,18 @@ async function run(c: Client, flow: (client: number, n: number) => AsyncGenerato
   return { latencies, flows, errors };
 }
 
-async function measure(port: number) {
+type Cpu = () => { server: number; postgres: number };
+
+/** CPU ms used so far by the server and (on PostgreSQL) its backends. */
+function cpuOf(pid: number, dbName: string | null): Cpu {
+  return () => ({ server: cpuMs(pid) ?? 0, postgres: dbName ? postgresBackendsCpuMs(dbName) : 0 });
+}
+
+function perFlow(a: { server: number; postgres: number }, b: { server: number; postgres: number }, flows: number) {
+  return { serverMs: +((b.server - a.server) / flows).toFixed(2), postgresMs: +((b.postgres - a.postgres) / flows).toFixed(2) };
+}
+
+async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIENTS, seconds: SECONDS }) {
   const c = new Client(port, ADMIN, CLIENTS * 2);
   const { providers, customers } = await setup(c);
   const calls: number[] = [];
@@ -75,9 +98,13 @@ async function measure(port: number) {
       yield { method: 'POST', path: step, body: {} };
     }
   };
+  await shape.mark?.('start');
+  const cpu0 = cpu();
   const t0 = performance.now();
-  const life = await run(c, lifecycle);
+  const life = await run(c, shape, lifecycle);
   const lifeSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpu();
+  await shape.mark?.('lifecycle');
   const lifeCalls = summarize([...calls].sort((a, b) => a - b));
   calls.length = 0;
   const day = 86_400_000;
@@ -97,14 +124,17 @@ async function measure(port: number) {
     await call(`/v1/orders/${order.id}/cancel`, { reason: 'bench', refundDestination: 'card' });
     yield { method: 'POST', path: 'done', body: {} };
   };
+  const cpu2 = cpu();
   const t1 = performance.now();
-  const cancel = await run(c, cancelFlow);
+  const cancel = await run(c, shape, cancelFlow);
   const cancelSeconds = (performance.now() - t1) / 1000;
+  const cpu3 = cpu();
+  await shape.mark?.('cancelRefundFlow');
   const cancelCalls = summarize([...calls].sort((a, b) => a - b));
   c.close();
   return {
-    lifecycle: { perSecond: +(life.flows / lifeSeconds).toFixed(1), flows: life.flows, errors: life.errors, callLatencyMs: lifeCalls },
-    cancelRefundFlow: { perSecond: +(cancel.flows / cancelSeconds).toFixed(1), flows: cancel.flows, errors: cancel.errors, callLatencyMs: cancelCalls },
+    lifecycle: { perSecond: +(life.flows / lifeSeconds).toFixed(1), flows: life.flows, errors: life.errors, callLatencyMs: lifeCalls, cpuPerFlow: perFlow(cpu0, cpu1, life.flows) },
+    cancelRefundFlow: { perSecond: +(cancel.flows / cancelSeconds).toFixed(1), flows: cancel.flows, errors: cancel.errors, callLatencyMs: cancelCalls, cpuPerFlow: perFlow(cpu2, cpu3, cancel.flows) },
   };
 }
 
@@ -113,16 +143,65 @@ if (await postgresReachable()) {
   const db = await createDatabase('lifecycle');
   const server = await startServer({ env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
   try {
-    out.postgres = await measure(server.port);
+    out.postgres = await measure(server.port, cpuOf(server.pid, db.name));
   } finally {
     await server.stop();
     await dropDatabase(db.name);
   }
 }
+type Tally = Record<string, { n: number; ms: number }>;
+
+/** Statements per flow on PostgreSQL, one client, from the SQL hook's tally (bench/sql-hook.ts). */
+async function statementsPerFlow() {
+  const db = await createDatabase('lifecycle_sql');
+  const tallyFile = path.join(os.tmpdir(), `settle-bench-sql-${process.pid}.json`);
+  const server = await startServer({
+    nodeArgs: ['--import', 'tsx', '--import', './bench/sql-hook.ts'],
+    env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn', SETTLE_SQL_TALLY_FILE: tallyFile },
+    logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-sql.log'),
+  });
+  const snapshots: Record<string, Tally> = {};
+  const read = (): Tally => {
+    try {
+      return JSON.parse(readFileSync(tallyFile, 'utf8')) as Tally;
+    } catch {
+      return {};
+    }
+  };
+  try {
+    const m = await measure(server.port, cpuOf(server.pid, db.name), {
+      clients: 1,
+      seconds: quick ? 2 : 4,
+      mark: async (label) => {
+        await new Promise((r) => setTimeout(r, 1_200)); // the hook writes its tally every second
+        snapshots[label] = read();
+      },
+    });
+    const between = (from: string, to: string, flows: number) => {
+      const a = snapshots[from] ?? {};
+      const b = snapshots[to] ?? {};
+      const shapes = Object.entries(b)
+        .map(([sqlText, v]) => ({ sql: sqlText, perFlow: +((v.n - (a[sqlText]?.n ?? 0)) / flows).toFixed(2) }))
+        .filter((x) => x.perFlow > 0)
+        .sort((x, y) => y.perFlow - x.perFlow);
+      return { flows, statementsPerFlow: +shapes.reduce((t, x) => t + x.perFlow, 0).toFixed(1), top: shapes.slice(0, 12) };
+    };
+    return {
+      lifecycle: between('start', 'lifecycle', m.lifecycle.flows),
+      cancelRefundFlow: between('lifecycle', 'cancelRefundFlow', m.cancelRefundFlow.flows),
+    };
+  } finally {
+    await server.stop();
+    await dropDatabase(db.name);
+    rmSync(tallyFile, { force: true });
+  }
+}
+if (countSql && (await postgresReachable())) out.sqlOnPostgres = await statementsPerFlow();
+
 const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-bench-lifecycle-'));
 const server = await startServer({ env: { SETTLE_DATA_DIR: dir, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pglite.log') });
 try {
-  out.pglite = await measure(server.port);
+  out.pglite = await measure(server.port, cpuOf(server.pid, null));
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

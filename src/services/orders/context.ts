@@ -7,7 +7,7 @@ import type { CancellationQuote } from '../../domain/cancellation.js';
 import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
 import type { CardRefundService, RefundView } from '../card-refunds.js';
-import type { LineRow, OrderRecord } from './records.js';
+import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
 export type RefundDestination = 'card' | 'account_credit';
 
@@ -80,6 +80,8 @@ export interface TransitionContext extends TransitionDeps {
   dryRun: boolean;
   /** The order's deadline after this transition, as the engine stored it. */
   nextDeadline?: { transition: string; at: Date } | null;
+  /** Refunds and events for the response, when the request asked for the view. */
+  extras?: OrderExtras;
 }
 
 /** The party an actor speaks for in the order: operators act for someone. */

@@ -9,7 +9,8 @@ import { getProcess, isProcessName, START } from '../../domain/process/index.js'
 import type { Actor } from '../context.js';
 import type { TransitionDeps } from './context.js';
 import { amountsFor, lineAmount } from './terms.js';
-import { serviceTimes, type LineRow } from './records.js';
+import { serviceTimes, type LineRow, type OrderExtras } from './records.js';
+import { buildView, type OrderView } from './views.js';
 import { runTransition } from './engine.js';
 
 export interface LineInput {
@@ -36,18 +37,20 @@ export interface CreateOrderInput {
 
 const MAX_LINES = 100;
 
-export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<string> {
+export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<OrderView> {
   if (!isProcessName(input.process)) throw badRequest('parameter_invalid', `Unknown process '${input.process}' (booking or direct).`, { param: 'process' });
   const process = getProcess(input.process)!;
   if (input.lines.length === 0 || input.lines.length > MAX_LINES) {
     throw badRequest('parameter_invalid', `An order needs 1 to ${MAX_LINES} lines.`, { param: 'lines' });
   }
-  const [customer, provider] = await Promise.all([
-    trx.selectFrom('customers').select('id').where('id', '=', input.customerId).executeTakeFirst(),
-    trx.selectFrom('providers').select('id').where('id', '=', input.providerId).executeTakeFirst(),
-  ]);
-  if (!customer) throw notFound('customer', input.customerId);
-  if (!provider) throw notFound('provider', input.providerId);
+  const parties = await trx
+    .selectNoFrom((eb) => [
+      eb.exists(eb.selectFrom('customers').select('id').where('id', '=', input.customerId)).as('customer'),
+      eb.exists(eb.selectFrom('providers').select('id').where('id', '=', input.providerId)).as('provider'),
+    ])
+    .executeTakeFirstOrThrow();
+  if (!parties.customer) throw notFound('customer', input.customerId);
+  if (!parties.provider) throw notFound('provider', input.providerId);
   if (input.siteId) {
     const site = await trx.selectFrom('sites').select(['customer_id', 'archived_at']).where('id', '=', input.siteId).executeTakeFirst();
     if (!site) throw notFound('site', input.siteId);
@@ -62,12 +65,13 @@ export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateO
   const amounts = amountsFor(lines, policies);
   const times = serviceTimes(lines);
   const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
-  const seq = await sql<{ n: number }>`select nextval('order_numbers')::int as n`.execute(trx);
-  await trx
+  // Written and read back in one round trip each; the create transition works on these
+  // rows as they are (nobody else can see the order before this transaction commits).
+  const order = await trx
     .insertInto('orders')
     .values({
       id: orderId,
-      number: `SO-${String(seq.rows[0]!.n).padStart(6, '0')}`,
+      number: sql<string>`'SO-' || lpad(nextval('order_numbers')::text, 6, '0')`,
       process: process.name,
       process_version: process.version,
       state: START,
@@ -94,10 +98,20 @@ export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateO
       closed_at: null,
       updated_at: now,
     })
-    .execute();
-  await trx.insertInto('order_lines').values(lines).execute();
-  await runTransition(deps, trx, { orderId, transition: 'create', actor, params: { onBehalfOf: input.onBehalfOf }, idempotencyKey, now });
-  return orderId;
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const lineRows = await trx.insertInto('order_lines').values(lines).returningAll().execute();
+  const ctx = await runTransition(deps, trx, {
+    orderId,
+    transition: 'create',
+    actor,
+    params: { onBehalfOf: input.onBehalfOf },
+    idempotencyKey,
+    now,
+    view: true,
+    record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines: lineRows, payments: [], deadline: null },
+  });
+  return buildView(ctx.rec, ctx.extras as OrderExtras, true);
 }
 
 async function resolveLine(deps: TransitionDeps, trx: Trx, orderId: string, position: number, l: LineInput, order: CreateOrderInput): Promise<LineRow> {

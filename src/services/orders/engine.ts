@@ -2,6 +2,8 @@
 // order, check who may do it and in which state, run the guards, run the actions in
 // order, choose the target state, write the event (history and outbox) and the next
 // deadline — all in the caller's database transaction. It knows no state names.
+import { sql, type QueryCreator } from 'kysely';
+import type { Database } from '../../store/schema.js';
 import { SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import {
@@ -16,12 +18,13 @@ import {
   type ProcessActor,
 } from '../../domain/process/index.js';
 import type { Trx } from '../../store/db.js';
-import { setDeadline } from '../../scheduler/deadlines.js';
+import { deadlineWrite } from '../../scheduler/deadlines.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
 import { ACTION_IMPLEMENTATIONS } from './actions.js';
-import { loadOrder, policiesOf, saveOrder, type LineRow } from './records.js';
+import { extrasOf, loadOrder, orderUpdate, policiesOf, type LineRow, type OrderRecord } from './records.js';
+import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
 
 /** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
@@ -50,17 +53,21 @@ export interface TransitionRequest {
   /** Deadline firings run at their due time, so a late sweep gives the same history. */
   now?: Date;
   dryRun?: boolean;
+  /** Also read what the order's view needs (refunds, events) into ctx.extras. */
+  view?: boolean;
+  /** The order as just written by this transaction (create), instead of loading it. */
+  record?: OrderRecord;
 }
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
-  const rec = await loadOrder(trx, req.orderId, { lock: true });
+  const rec = req.record ?? (await loadOrder(trx, req.orderId, { lock: true }));
   const { order } = rec;
   const process = getProcess(order.process, order.process_version);
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
   const role = processActorOf(req.actor, order);
   const transition = requireTransition(process, order.state, req.transition, role);
   const now = req.now ?? deps.s.clock.now();
-  if (role !== 'system') await refuseIfDeadlinePassed(trx, order.id, now);
+  if (role !== 'system') refuseIfDeadlinePassed(rec, now);
   const ctx: TransitionContext = {
     ...deps,
     trx,
@@ -94,11 +101,40 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   }
   order.awaiting = awaitingParty(process, order.state, lastParty(order.last_edit_by, order.created_by));
   order.updated_at = now;
-  await saveOrder(trx, order);
-  await writeEvent(ctx, from);
-  ctx.nextDeadline = await nextDeadline(ctx);
-  await setDeadline(trx, order.id, ctx.nextDeadline);
+  ctx.nextDeadline = nextDeadline(ctx);
+  await saveTransition(ctx, eventRow(ctx, from), req.view ?? false);
   return ctx;
+}
+
+/**
+ * Writes the transition in one statement: the order row, the event (history and outbox)
+ * and the next deadline; with `view`, it also reads the refunds and events the response
+ * shows (the new event is not visible to its own statement, so it is appended here).
+ */
+async function saveTransition(ctx: TransitionContext, event: EventRow, view: boolean): Promise<void> {
+  const { order } = ctx.rec;
+  const next = ctx.nextDeadline ?? null;
+  const written = await ctx.trx
+    // The shared builders are typed for the plain schema; a CTE's creator carries the
+    // earlier CTEs in its type too, which these statements do not use.
+    .with('d', (qc) => deadlineWrite(qc as unknown as QueryCreator<Database>, order.id, next) as never)
+    .with('o', (qc) => orderUpdate(qc as unknown as QueryCreator<Database>, order) as never)
+    .with('e', (qc) => qc.insertInto('order_events').values({ ...event, payload: JSON.stringify(event.payload) }).returning('id'))
+    .selectNoFrom(
+      view
+        ? [
+            sql`coalesce((select json_agg(r order by r.id) from refunds r where r.order_id = ${order.id}), '[]')`.as('refunds_json'),
+            sql`coalesce((select json_agg(ev order by ev.id) from order_events ev where ev.order_id = ${order.id}), '[]')`.as('events_json'),
+          ]
+        : [sql`null`.as('refunds_json'), sql`null`.as('events_json')],
+    )
+    .executeTakeFirstOrThrow();
+  ctx.rec.deadline = next ? { transition: next.transition, due_at: next.at } : null;
+  if (view) {
+    const extras = extrasOf(written.refunds_json, written.events_json);
+    extras.events.push(event);
+    ctx.extras = extras;
+  }
 }
 
 /**
@@ -106,13 +142,8 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
  * (the sweep may lag by a moment): paying at 12 h 0 min 1 s is refused, not accepted.
  * The order's lock is held, so the sweep fires it right after.
  */
-async function refuseIfDeadlinePassed(trx: Trx, orderId: string, now: Date): Promise<void> {
-  const due = await trx
-    .selectFrom('deadlines')
-    .select(['transition', 'due_at'])
-    .where('order_id', '=', orderId)
-    .where('transition', '<>', PAYOUT_DEADLINE)
-    .executeTakeFirst();
+function refuseIfDeadlinePassed(rec: OrderRecord, now: Date): void {
+  const due = rec.deadline?.transition === PAYOUT_DEADLINE ? null : rec.deadline;
   if (due && due.due_at.getTime() <= now.getTime()) {
     throw new SettleError(409, 'conflict_error', 'deadline_passed', `The deadline passed at ${due.due_at.toISOString()} (${due.transition}); the order is moving on.`, {
       deadline: { at: due.due_at.toISOString(), action: due.transition },
@@ -133,7 +164,7 @@ function lastParty(lastEditBy: string | null, createdBy: string): 'customer' | '
   return party === 'customer' || party === 'provider' ? party : undefined;
 }
 
-async function nextDeadline(ctx: TransitionContext): Promise<{ transition: string; at: Date } | null> {
+function nextDeadline(ctx: TransitionContext): { transition: string; at: Date } | null {
   const { order } = ctx.rec;
   const deadline = deadlineFor(
     ctx.process,
@@ -149,34 +180,29 @@ async function nextDeadline(ctx: TransitionContext): Promise<{ transition: strin
     policiesOf(order),
   );
   if (deadline) return deadline;
-  const payout = await ctx.trx
-    .selectFrom('payouts')
-    .select('due_at')
-    .where('order_id', '=', order.id)
-    .where('status', '=', 'scheduled')
-    .executeTakeFirst();
-  return payout ? { transition: PAYOUT_DEADLINE, at: payout.due_at } : null;
+  // Otherwise the order's payout, if one is scheduled: just now, or earlier (its deadline row).
+  const scheduled = ctx.event.payout as { dueAt: string } | undefined;
+  if (scheduled) return { transition: PAYOUT_DEADLINE, at: new Date(scheduled.dueAt) };
+  const pending = ctx.rec.deadline;
+  return pending?.transition === PAYOUT_DEADLINE ? { transition: PAYOUT_DEADLINE, at: pending.due_at } : null;
 }
 
-async function writeEvent(ctx: TransitionContext, from: string): Promise<void> {
+function eventRow(ctx: TransitionContext, from: string): EventRow {
   const { order } = ctx.rec;
-  await ctx.trx
-    .insertInto('order_events')
-    .values({
-      id: newId('event'),
-      order_id: order.id,
-      type: `order.${ctx.transition.name}`,
-      transition: ctx.transition.name,
-      actor: actorLabel(ctx.actor),
-      from_state: from === START ? null : from,
-      to_state: order.state,
-      reason: ctx.params.reason ?? ctx.transition.reasonCode ?? null,
-      payload: JSON.stringify({
-        ...ctx.event,
-        amounts: { total: totalOf(order), paid: order.paid, refunded: order.refunded },
-        refunds: ctx.refunds.map((r) => ({ id: r.id, amount: r.amount, destination: r.destination, status: r.status })),
-      }),
-      created_at: ctx.now,
-    })
-    .execute();
+  return {
+    id: newId('event'),
+    order_id: order.id,
+    type: `order.${ctx.transition.name}`,
+    transition: ctx.transition.name,
+    actor: actorLabel(ctx.actor),
+    from_state: from === START ? null : from,
+    to_state: order.state,
+    reason: ctx.params.reason ?? ctx.transition.reasonCode ?? null,
+    payload: {
+      ...ctx.event,
+      amounts: { total: totalOf(order), paid: order.paid, refunded: order.refunded },
+      refunds: ctx.refunds.map((r) => ({ id: r.id, amount: r.amount, destination: r.destination, status: r.status })),
+    },
+    created_at: ctx.now,
+  };
 }

@@ -2,7 +2,8 @@
 // under a row lock; changes are made on this working copy and written back once.
 import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
-import type { OrderLinesTable, OrderPaymentsTable, OrdersTable } from '../../store/schema.js';
+import { sql, type QueryCreator } from 'kysely';
+import type { Database, OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
 import { notFound } from '../../domain/errors.js';
 import type { Settings } from '../../domain/settings.js';
 
@@ -14,18 +15,84 @@ export interface OrderRecord {
   order: OrderRow;
   lines: LineRow[];
   payments: PaymentRow[];
+  /** The order's one deadline row (a process deadline or the payout), if any. */
+  deadline: { transition: string; due_at: Date } | null;
 }
 
+/** What the order view needs beyond the record. */
+export interface OrderExtras {
+  refunds: Selectable<RefundsTable>[];
+  events: Selectable<OrderEventsTable>[];
+}
+
+// Child rows come back as JSON (one round trip for the whole order); these revive the
+// columns JSON cannot carry as they are (timestamps).
+const LINE_TIMES = ['starts_at', 'ends_at', 'done_at', 'cancelled_at'] as const;
+const PAYMENT_TIMES = ['created_at'] as const;
+const REFUND_TIMES = ['created_at', 'updated_at'] as const;
+const EVENT_TIMES = ['created_at'] as const;
+
+function revive<T>(rows: unknown, times: readonly string[]): T[] {
+  const list = (typeof rows === 'string' ? JSON.parse(rows) : rows ?? []) as Record<string, unknown>[];
+  for (const row of list) {
+    for (const k of times) if (typeof row[k] === 'string') row[k] = new Date(row[k] as string);
+  }
+  return list as T[];
+}
+
+const childrenJson = (extras: { refunds: boolean; events: boolean }) => [
+  sql`coalesce((select json_agg(l order by l.position) from order_lines l where l.order_id = o.id), '[]')`.as('lines_json'),
+  sql`coalesce((select json_agg(p order by p.id) from order_payments p where p.order_id = o.id), '[]')`.as('payments_json'),
+  sql`(select json_build_object('transition', d.transition, 'due_at', d.due_at) from deadlines d where d.order_id = o.id)`.as('deadline_json'),
+  ...(extras.refunds ? [sql`coalesce((select json_agg(r order by r.id) from refunds r where r.order_id = o.id), '[]')`.as('refunds_json')] : []),
+  ...(extras.events ? [sql`coalesce((select json_agg(e order by e.id) from order_events e where e.order_id = o.id), '[]')`.as('events_json')] : []),
+];
+
+type LoadedRow = OrderRow & { lines_json: unknown; payments_json: unknown; deadline_json: unknown; refunds_json?: unknown; events_json?: unknown };
+
+/**
+ * The order with its lines, payments and deadline. With `lock`, the order row is locked
+ * first and the rest read after the lock is granted (a statement's own snapshot would
+ * predate a change committed while it waited), so two statements; otherwise one.
+ */
 export async function loadOrder(db: Db | Trx, orderId: string, opts: { lock?: boolean } = {}): Promise<OrderRecord> {
-  let q = db.selectFrom('orders').selectAll().where('id', '=', orderId);
-  if (opts.lock) q = q.forUpdate();
-  const order = await q.executeTakeFirst();
-  if (!order) throw notFound('order', orderId);
-  const [lines, payments] = await Promise.all([
-    db.selectFrom('order_lines').selectAll().where('order_id', '=', orderId).orderBy('position').execute(),
-    db.selectFrom('order_payments').selectAll().where('order_id', '=', orderId).orderBy('id').execute(),
-  ]);
-  return { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines, payments };
+  if (opts.lock) {
+    const locked = await db.selectFrom('orders').select('id').where('id', '=', orderId).forUpdate().executeTakeFirst();
+    if (!locked) throw notFound('order', orderId);
+  }
+  return toRecord(await selectOrder(db, orderId, { refunds: false, events: false }));
+}
+
+/** The record and what its view needs besides (refunds, events), in one statement. */
+export async function loadOrderForView(db: Db | Trx, orderId: string, withEvents: boolean): Promise<OrderRecord & OrderExtras> {
+  const row = await selectOrder(db, orderId, { refunds: true, events: withEvents });
+  return { ...toRecord(row), ...extrasOf(row.refunds_json, row.events_json) };
+}
+
+export function extrasOf(refundsJson: unknown, eventsJson: unknown): OrderExtras {
+  return { refunds: revive(refundsJson, REFUND_TIMES), events: revive(eventsJson, EVENT_TIMES) };
+}
+
+async function selectOrder(db: Db | Trx, orderId: string, extras: { refunds: boolean; events: boolean }): Promise<LoadedRow> {
+  const row = await db
+    .selectFrom('orders as o')
+    .selectAll('o')
+    .select(childrenJson(extras))
+    .where('o.id', '=', orderId)
+    .executeTakeFirst();
+  if (!row) throw notFound('order', orderId);
+  return row as unknown as LoadedRow;
+}
+
+function toRecord(row: LoadedRow): OrderRecord {
+  const { lines_json, payments_json, deadline_json, refunds_json: _r, events_json: _e, ...order } = row;
+  const deadline = (typeof deadline_json === 'string' ? JSON.parse(deadline_json) : deadline_json) as { transition: string; due_at: string } | null;
+  return {
+    order: { ...(order as OrderRow), paid: Number(order.paid), refunded: Number(order.refunded) },
+    lines: revive<LineRow>(lines_json, LINE_TIMES),
+    payments: revive<PaymentRow>(payments_json, PAYMENT_TIMES),
+    deadline: deadline ? { transition: deadline.transition, due_at: new Date(deadline.due_at) } : null,
+  };
 }
 
 export function policiesOf(order: OrderRow): Settings {
@@ -44,9 +111,9 @@ export function serviceTimes(lines: LineRow[]): { startsAt: Date | null; endsAt:
   };
 }
 
-/** Writes the working copy's order row back (lines and payments are written as they change). */
-export async function saveOrder(trx: Trx, order: OrderRow): Promise<void> {
-  await trx
+/** The statement writing the working copy's order row back (lines and payments are written as they change). */
+export function orderUpdate(qc: QueryCreator<Database>, order: OrderRow) {
+  return qc
     .updateTable('orders')
     .set({
       state: order.state,
@@ -70,7 +137,7 @@ export async function saveOrder(trx: Trx, order: OrderRow): Promise<void> {
       updated_at: order.updated_at,
     })
     .where('id', '=', order.id)
-    .execute();
+    .returning('id');
 }
 
 export function jsonOrNull(value: unknown): string | null {

@@ -12,7 +12,7 @@ import type { TransitionContext, TransitionDeps, TransitionParams } from './cont
 import { createOrder, type CreateOrderInput } from './create.js';
 import { PAYOUT_DEADLINE, processActorOf, runTransition } from './engine.js';
 import { buildView, eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
-import { loadOrder, policiesOf } from './records.js';
+import { loadOrder, policiesOf, type OrderExtras } from './records.js';
 import { cardRefundable } from './money.js';
 
 export interface TransitionOutcome {
@@ -40,8 +40,7 @@ export class OrderService {
   async create(trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<OrderView> {
     if (actor.role === 'customer' && actor.customerId !== input.customerId) throw notFound('customer', input.customerId);
     if (actor.role === 'provider' && actor.providerId !== input.providerId) throw notFound('provider', input.providerId);
-    const id = await createOrder(this.deps, trx, input, actor, idempotencyKey);
-    return orderView(trx, id);
+    return createOrder(this.deps, trx, input, actor, idempotencyKey);
   }
 
   async get(db: Db | Trx, id: string, actor: Actor): Promise<OrderView> {
@@ -72,8 +71,8 @@ export class OrderService {
   }
 
   async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, idempotencyKey: string): Promise<TransitionOutcome> {
-    const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey });
-    const view = await buildView(trx, ctx.rec, true);
+    const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey, view: true });
+    const view = buildView(ctx.rec, ctx.extras as OrderExtras, true);
     const pending = ctx.afterCommit;
     return {
       view,

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { normalizeSearchText } from '../../domain/search.js';
 import type { Db, Trx } from '../../store/db.js';
 import { refundView, type RefundView } from '../card-refunds.js';
-import { loadOrder, type LineRow, type OrderRecord } from './records.js';
+import { loadOrderForView, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import { totalOf } from './money.js';
 import { PAYOUT_DEADLINE } from './engine.js';
 
@@ -70,7 +70,7 @@ export function lineView(l: LineRow) {
   };
 }
 
-type EventRow = { id: string; type: string; order_id: string; transition: string | null; actor: string; from_state: string | null; to_state: string | null; reason: string | null; payload: unknown; created_at: Date };
+export type EventRow = { id: string; type: string; order_id: string; transition: string | null; actor: string; from_state: string | null; to_state: string | null; reason: string | null; payload: unknown; created_at: Date };
 
 export function eventView(e: EventRow): EventView {
   return {
@@ -89,18 +89,15 @@ export function eventView(e: EventRow): EventView {
 }
 
 export async function orderView(db: Db | Trx, orderId: string, opts: { events?: boolean } = { events: true }): Promise<OrderView> {
-  const rec = await loadOrder(db, orderId);
-  return buildView(db, rec, opts.events ?? true);
+  const withEvents = opts.events ?? true;
+  const rec = await loadOrderForView(db, orderId, withEvents);
+  return buildView(rec, rec, withEvents);
 }
 
-/** The view of a record already in hand (a transition's working copy), without reloading it. */
-export async function buildView(db: Db | Trx, rec: OrderRecord, withEvents: boolean): Promise<OrderView> {
-  const { order, lines, payments } = rec;
-  const [refunds, deadline, events] = await Promise.all([
-    db.selectFrom('refunds').selectAll().where('order_id', '=', order.id).orderBy('id').execute(),
-    db.selectFrom('deadlines').select(['transition', 'due_at']).where('order_id', '=', order.id).executeTakeFirst(),
-    withEvents ? db.selectFrom('order_events').selectAll().where('order_id', '=', order.id).orderBy('id').execute() : Promise.resolve([]),
-  ]);
+/** The view of a record and its refunds and events, all in hand (no database work). */
+export function buildView(rec: OrderRecord, extras: OrderExtras, withEvents: boolean): OrderView {
+  const { order, lines, payments, deadline } = rec;
+  const { refunds, events } = extras;
   const cardRefunded = payments.filter((p) => p.method === 'card').reduce((s, p) => s + p.refunded_amount, 0);
   const inAccount = order.refunded - cardRefunded;
   return {
