@@ -1,12 +1,16 @@
 // Running Settle: open the database, migrate, wire the app, listen, run background
 // upkeep, and shut down gracefully (in-flight requests finish, the database closes).
+//
+// Start-up order (the cold start is spawn → first 200 on /v1/health): the database opens
+// (PGlite: WebAssembly PostgreSQL, ~1 s) and migrates while the app and HTTP modules load;
+// only then is the app wired and the port opened, so a 200 from /v1/health still means
+// the database is open and migrated and every route can be served.
 import pino, { type Logger } from 'pino';
 import { openStore, type Store } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
-import { createApp, type App, type Mode } from './app.js';
-import { buildHttpApp, type HttpServer } from '../http/app.js';
-import { purgeIdempotencyKeys } from '../http/idempotency.js';
-import { ensureDemo, type DemoInfo } from './demo.js';
+import type { App, Mode } from './app.js';
+import type { HttpServer } from '../http/app.js';
+import type { DemoInfo } from './demo.js';
 
 export interface ServerConfig {
   databaseUrl?: string;
@@ -57,18 +61,49 @@ const REFUND_RESUME_EVERY_MS = 30_000;
 const IDEMPOTENCY_PURGE_EVERY_MS = 60 * 60 * 1000;
 const IDEMPOTENCY_KEEP_MS = 48 * 60 * 60 * 1000;
 
-export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+/** Opens the database and applies pending migrations (closing it again if that fails). */
+async function openAndMigrate(config: ServerConfig, logger: Logger): Promise<Store> {
   const store = await openConfiguredStore(config);
-  const applied = await migrate(store);
-  if (applied.length) logger.info({ applied }, 'migrations applied');
-  const app = await createApp(store, {
-    mode: config.mode,
-    onDeadlineError: (err, d) => logger.error({ err, deadline: d }, 'deadline could not fire; dropped and recorded on the order'),
-  });
-  if (config.adminKey) await app.apiKeys.ensureAdminKey(store.db, config.adminKey, 'SETTLE_ADMIN_KEY');
-  const demo = config.mode === 'sandbox' && config.seedDemo ? await ensureDemo(app, config.adminKey) : null;
-  const http = await buildHttpApp(app, { logger });
-  await http.listen({ host: config.host, port: config.port });
+  try {
+    const applied = await migrate(store);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    return store;
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  // The database opens while the modules it does not need load (see the top of the file).
+  const opening = openAndMigrate(config, logger);
+  opening.catch(() => {}); // handled below; do not report it as unhandled meanwhile
+  let modules;
+  try {
+    modules = await Promise.all([import('./app.js'), import('../http/app.js'), import('../http/idempotency.js')]);
+  } catch (err) {
+    await opening.then((s) => s.close(), () => {});
+    throw err;
+  }
+  const [{ createApp }, { buildHttpApp }, { purgeIdempotencyKeys }] = modules;
+  const store = await opening;
+  let http: HttpServer | undefined;
+  let app: App;
+  let demo: DemoInfo | null;
+  try {
+    app = await createApp(store, {
+      mode: config.mode,
+      onDeadlineError: (err, d) => logger.error({ err, deadline: d }, 'deadline could not fire; dropped and recorded on the order'),
+    });
+    if (config.adminKey) await app.apiKeys.ensureAdminKey(store.db, config.adminKey, 'SETTLE_ADMIN_KEY');
+    demo = config.mode === 'sandbox' && config.seedDemo ? await (await import('./demo.js')).ensureDemo(app, config.adminKey) : null;
+    http = await buildHttpApp(app, { logger });
+    await http.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await http?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
   const address = http.server.address();
   const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : `http://${config.host}:${config.port}`;
 

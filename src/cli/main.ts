@@ -1,14 +1,14 @@
 // The `settle` command for operators.
+//
+// Modules are imported per command, and nothing else is loaded before the PGlite
+// WebAssembly module starts compiling (on V8's background threads), so that overlaps
+// the loading of everything else (the cold start of `settle serve`).
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { configFromEnv, openConfiguredStore, startDeadlines, startServer } from '../app/server.js';
-import { getProcess, toMermaid } from '../domain/process/index.js';
-import { migrate } from '../store/migrate.js';
-import { createApp } from '../app/app.js';
-import { checkLedger } from '../ledger/check.js';
-import { ensureDemo } from '../app/demo.js';
-import { SettleError } from '../domain/errors.js';
-import { printBanner } from './banner.js';
+import { precompilePGlite } from '../store/pglite-start.js';
+import type { App } from '../app/app.js';
+
+const DB_COMMANDS = new Set(['serve', 'worker', 'migrate', 'seed', 'check', 'keys']);
+if (DB_COMMANDS.has(process.argv[2] ?? '') && !/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '')) precompilePGlite();
 
 const HELP = `settle — services paid in advance, kept right to the cent
 
@@ -25,7 +25,12 @@ Usage: settle <command> [options]
 Database: DATABASE_URL=postgres://… for PostgreSQL, memory:// for in-memory PGlite,
 otherwise PGlite on disk in SETTLE_DATA_DIR (default ./.settle).`;
 
-async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
+async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
+  const [{ configFromEnv, openConfiguredStore }, { migrate }, { createApp }] = await Promise.all([
+    import('../app/server.js'),
+    import('../store/migrate.js'),
+    import('../app/app.js'),
+  ]);
   const config = configFromEnv();
   const store = await openConfiguredStore(config);
   try {
@@ -40,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      const [{ default: pino }, { configFromEnv, startServer }, { printBanner }] = await Promise.all([import('pino'), import('../app/server.js'), import('./banner.js')]);
       const config = configFromEnv();
       const logger = pino({ level: config.logLevel });
       const started = Date.now();
@@ -62,6 +68,12 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => {}); // runs until a signal
     }
     case 'worker': {
+      const [{ default: pino }, { configFromEnv, openConfiguredStore, startDeadlines }, { migrate }, { createApp }] = await Promise.all([
+        import('pino'),
+        import('../app/server.js'),
+        import('../store/migrate.js'),
+        import('../app/app.js'),
+      ]);
       const config = configFromEnv();
       const logger = pino({ level: config.logLevel });
       const store = await openConfiguredStore(config);
@@ -83,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'process': {
       const [sub, name = 'booking'] = rest;
+      const { getProcess, toMermaid } = await import('../domain/process/index.js');
       const definition = getProcess(name);
       if (sub !== 'diagram' || !definition) {
         console.error('usage: settle process diagram [booking|direct]');
@@ -92,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'migrate': {
+      const [{ configFromEnv, openConfiguredStore }, { migrate }] = await Promise.all([import('../app/server.js'), import('../store/migrate.js')]);
       const config = configFromEnv();
       const store = await openConfiguredStore(config);
       try {
@@ -104,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'seed':
       return withApp(async (app) => {
+        const { ensureDemo } = await import('../app/demo.js');
         const demo = await ensureDemo(app, process.env.SETTLE_ADMIN_KEY);
         console.log(demo.seeded ? 'demo business seeded' : 'database already has data; nothing seeded');
         console.log(`admin key: ${demo.adminKey}`);
@@ -112,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'check':
       return withApp(async (app) => {
+        const { checkLedger } = await import('../ledger/check.js');
         const report = await checkLedger(app.services.store.db);
         console.log(JSON.stringify(report, null, 2));
         return report.ok ? 0 : 1;
@@ -149,7 +165,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => {
+  async (err) => {
+    const { SettleError } = await import('../domain/errors.js');
     if (err instanceof SettleError) console.error(`settle: ${err.code}: ${err.message}`);
     else console.error(err);
     process.exit(1);

@@ -1,10 +1,9 @@
 // The Fastify app: JSON API under /v1 with schema validation, bearer auth,
 // idempotency, Stripe-style errors, the generated OpenAPI document and /docs.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { isCurrency } from '../domain/currencies.js';
 import { errorHandler, sendError } from './errors.js';
@@ -15,6 +14,7 @@ import { sessionActor } from './web-session.js';
 import type { App } from '../app/app.js';
 import { registerRoutes } from './routes/index.js';
 import { registerWeb } from './web.js';
+import { registerLazyDocs } from './docs.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 // /v1/auth/* reads the session cookie itself (login, logout, session, set-password).
@@ -30,6 +30,54 @@ function makeAjv(coerceTypes: boolean): Ajv {
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s) });
   return ajv;
 }
+
+// Schemas are compiled when a route first needs them, not at start: compiling every
+// validator (Ajv) and response serializer (fast-json-stringify, also for each GET's HEAD
+// twin) took ~0.8 s of CPU at every start, and most routes of a given server are never
+// called. A route's first request pays a few ms instead.
+
+type LazyValidator = ((data: unknown, context?: unknown) => boolean) & { errors?: ValidateFunction['errors']; schemaEnv?: unknown };
+
+function lazyValidator(compile: () => ValidateFunction): LazyValidator {
+  let compiled: ValidateFunction | undefined;
+  const validate: LazyValidator = (data, context) => {
+    compiled ??= compile();
+    const valid = compiled(data, context as Parameters<ValidateFunction>[1]) as boolean;
+    validate.errors = compiled.errors;
+    return valid;
+  };
+  // Fastify passes Ajv's data context ({ parentData, parentDataProperty }) only to
+  // functions that look like Ajv's; keep it so a coerced root value is written back.
+  validate.schemaEnv = true;
+  return validate;
+}
+
+type Serialize = (data: unknown) => string;
+type SerializerFactory = (externalSchemas: unknown, serializerOpts: unknown) => (routeSchema: { schema: object }) => Serialize;
+
+/** Fastify's own serializer factory (fast-json-stringify), the one it uses when none is given. */
+const defaultSerializerFactory: SerializerFactory = (() => {
+  const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+  const selector = fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory;
+  return selector();
+})();
+
+/** Fastify's default serializers, each compiled at its first use; one per schema object. */
+const lazySerializerFactory: SerializerFactory = (externalSchemas, serializerOpts) => {
+  const build = defaultSerializerFactory(externalSchemas, serializerOpts);
+  const bySchema = new WeakMap<object, Serialize>();
+  return (routeSchema) => {
+    let compiled: Serialize | undefined;
+    return (data) => {
+      if (!compiled) {
+        const schema = routeSchema.schema;
+        compiled = bySchema.get(schema);
+        if (!compiled) bySchema.set(schema, (compiled = build(routeSchema)));
+      }
+      return compiled(data);
+    };
+  };
+};
 
 // NUL and unpaired UTF-16 surrogates (with the u flag, a paired one is a single code
 // point and does not match) cannot be stored in PostgreSQL text or jsonb.
@@ -56,30 +104,29 @@ function findUnstorableText(value: unknown): string | null {
   return null;
 }
 
+function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send({ error: { type: 'invalid_request_error', code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` } });
+}
+
 export async function buildHttpApp(app: App, options: { logger: Logger | false }): Promise<FastifyInstance> {
   const common = { bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: 'x-request-id', return503OnClosing: true } as const;
-  const server = Fastify({
-    ...common,
-    loggerInstance: (options.logger || undefined) as FastifyBaseLogger | undefined,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
   // Bodies are never coerced ("1500" is not an amount); query strings and params are.
   const bodyAjv = makeAjv(false);
   const queryAjv = makeAjv(true);
-  server.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  const validatorCompiler = ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    lazyValidator(() => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  const server = Fastify({
+    ...common,
+    loggerInstance: (options.logger || undefined) as FastifyBaseLogger | undefined,
+    // Both given here, so Fastify does not load its default Ajv compiler at all.
+    schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler) as never, buildSerializer: lazySerializerFactory as never } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  server.setValidatorCompiler(validatorCompiler);
   server.setErrorHandler(errorHandler);
-  server.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { type: 'invalid_request_error', code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` } }),
-  );
+  server.setNotFoundHandler((request, reply) => notFoundHandler(request, reply));
 
-  await server.register(swagger, {
-    openapi: {
-      info: { title: 'Settle API', version: '1', description: 'Orders, deadlines, refunds and a double-entry ledger for services paid in advance.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await server.register(swaggerUi, { routePrefix: '/docs' });
+  // GET /v1/openapi.json and /docs; @fastify/swagger and its UI load at their first request.
+  registerLazyDocs(server, { errorHandler, notFoundHandler });
 
   server.decorateRequest('actor', null as never);
   server.addHook('onRequest', async (request, reply) => {
@@ -111,7 +158,6 @@ export async function buildHttpApp(app: App, options: { logger: Logger | false }
 
   const idempotency = new Idempotency(app.services.store);
   await registerRoutes(server, app, idempotency);
-  server.get('/v1/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   registerWeb(server); // the web pages: every GET outside /v1 and /docs
   return server;
 }

@@ -5,9 +5,9 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
-import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from './pglite-dialect.js';
+import { pgliteStartParams, precompiledPGlite } from './pglite-start.js';
 import type { Database } from './schema.js';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -48,54 +48,12 @@ const NUMERIC = 1700;
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const MAX_TX_ATTEMPTS = 5;
 
-/**
- * Every parameterised statement becomes a named (prepared) statement, so PostgreSQL parses
- * and plans each query shape once per connection instead of on every call (measured: half
- * the database CPU of a charge). Kysely's SQL text is stable per shape, so the text is the
- * key. Bounded: past MAX_PREPARED shapes (e.g. `in (…)` lists of many lengths) new shapes
- * run unnamed, so a connection never accumulates statements without limit.
- */
-const MAX_PREPARED = 2_000;
-const statementNames = new Map<string, string>();
-function statementName(text: string): string | undefined {
-  let name = statementNames.get(text);
-  if (name === undefined && statementNames.size < MAX_PREPARED && !/^\s*(create|alter|drop|do|comment|grant|revoke|truncate|lock)\b/i.test(text)) {
-    name = `s${statementNames.size + 1}`;
-    statementNames.set(text, name);
-  }
-  return name;
-}
-
-class PreparingClient extends pg.Client {
-  // pg's overloads are many; Kysely calls query(text, values) and uses the promise.
-  override query(...args: unknown[]): never {
-    const [text, values, callback] = args;
-    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
-      const name = statementName(text);
-      if (name) return (super.query as (c: unknown) => never)({ name, text, values });
-    }
-    return (super.query as (...a: unknown[]) => never)(...args);
-  }
-}
-
-let pgTypesConfigured = false;
-function configurePgTypes(): void {
-  if (pgTypesConfigured) return;
-  pg.types.setTypeParser(INT8, toSafeNumber);
-  pg.types.setTypeParser(NUMERIC, (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)));
-  pgTypesConfigured = true;
-}
-
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const url = options.url ?? '';
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    configurePgTypes();
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 20, Client: PreparingClient });
-    // An idle connection the server closed (restart, failover, admin command) must not
-    // crash the process: the pool drops it and opens a new one when needed.
-    pool.on('error', (err: Error & { code?: string }) => {
-      process.emitWarning(`PostgreSQL connection closed by the server (${err.code ?? 'no code'}): ${err.message}`);
-    });
+    // Loaded only for PostgreSQL: pg pulls in undici, ~50–100 ms of every PGlite start.
+    const { openPool } = await import('./postgres.js');
+    const pool = openPool(url, options.poolSize ?? 20, toSafeNumber);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return makeStore('postgres', db);
   }
@@ -110,8 +68,12 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     // fsyncs (it runs with fsync=off and its Node file system has no fsync), so it does
     // not promise to survive a power loss or OS crash. `relaxedDurability` changes
     // nothing on Node's file system; it only matters for IndexedDB/OPFS in browsers.
+    // A smaller shared_buffers (pglite-start.ts) and the WebAssembly module compiled ahead.
+    const pgliteWasmModule = await precompiledPGlite();
     pglite = await PGlite.create({
       ...(dataDir ? { dataDir } : {}),
+      ...(pgliteWasmModule ? { pgliteWasmModule } : {}),
+      startParams: pgliteStartParams(PGlite.defaultStartParams),
       parsers: { [INT8]: toSafeNumber, [NUMERIC]: (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)) },
     });
   } catch (err) {

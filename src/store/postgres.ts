@@ -1,0 +1,54 @@
+// The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
+import pg from 'pg';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Every parameterised statement becomes a named (prepared) statement, so PostgreSQL parses
+ * and plans each query shape once per connection instead of on every call (measured: half
+ * the database CPU of a charge). Kysely's SQL text is stable per shape, so the text is the
+ * key. Bounded: past MAX_PREPARED shapes (e.g. `in (…)` lists of many lengths) new shapes
+ * run unnamed, so a connection never accumulates statements without limit. DDL is never
+ * prepared (a cached plan must not outlive a schema change).
+ */
+const MAX_PREPARED = 2_000;
+const statementNames = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED && !/^\s*(create|alter|drop|do|comment|grant|revoke|truncate|lock)\b/i.test(text)) {
+    name = `s${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+class PreparingClient extends pg.Client {
+  // pg's overloads are many; Kysely calls query(text, values) and uses the promise.
+  override query(...args: unknown[]): never {
+    const [text, values, callback] = args;
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
+      const name = statementName(text);
+      if (name) return (super.query as (c: unknown) => never)({ name, text, values });
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+let typesConfigured = false;
+
+/** A pool whose bigint/numeric columns come back as safe JS numbers (`toSafeNumber` throws beyond 2^53). */
+export function openPool(url: string, max: number, toSafeNumber: (text: string) => number): pg.Pool {
+  if (!typesConfigured) {
+    pg.types.setTypeParser(INT8, toSafeNumber);
+    pg.types.setTypeParser(NUMERIC, (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)));
+    typesConfigured = true;
+  }
+  const pool = new pg.Pool({ connectionString: url, max, Client: PreparingClient });
+  // An idle connection the server closed (restart, failover, admin command) must not
+  // crash the process: the pool drops it and opens a new one when needed.
+  pool.on('error', (err: Error & { code?: string }) => {
+    process.emitWarning(`PostgreSQL connection closed by the server (${err.code ?? 'no code'}): ${err.message}`);
+  });
+  return pool;
+}
