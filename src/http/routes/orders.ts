@@ -130,13 +130,19 @@ function toParams(body: Record<string, unknown> | undefined): TransitionParams {
 export const orderRoutes: RouteModule = (server, app, idem) => {
   const db = app.services.store.db;
   const orders = app.orders;
-  const withAfter = (outcome: Awaited<ReturnType<typeof orders.transition>>) => ({ body: outcome.view, ...(outcome.after ? { after: outcome.after } : {}) });
+  const withAfter = (outcome: Awaited<ReturnType<typeof orders.transition>>) => ({
+    body: outcome.view,
+    recorded: true, // the service wrote the record with the transition (ctx.recordInsert)
+    ...(outcome.after ? { after: outcome.after } : {}),
+  });
 
   server.post(
     '/v1/orders',
     { schema: { tags: ['orders'], summary: 'Create an order (booking or direct).', body: CreateOrder, response: { 200: Order, ...errorResponses } } },
     async (req, reply) =>
-      idem.run(req, reply, async (trx, ctx) => ({ body: await orders.create(trx, req.body, req.actor, ctx.idempotencyKey) })),
+      idem.run(req, reply, async (trx, ctx) => {
+        return { body: await orders.create(trx, req.body, req.actor, ctx), recorded: true };
+      }),
   );
 
   server.get(
@@ -178,7 +184,7 @@ export const orderRoutes: RouteModule = (server, app, idem) => {
       async (req, reply) => {
         const body = (req.body ?? {}) as Record<string, unknown>;
         const name = typeof t.transition === 'string' ? t.transition : t.transition(body);
-        return idem.run(req, reply, async (trx, ctx) => withAfter(await orders.transition(trx, req.params.id, name, req.actor, toParams(body), ctx.idempotencyKey)));
+        return idem.run(req, reply, async (trx, ctx) => withAfter(await orders.transition(trx, req.params.id, name, req.actor, toParams(body), ctx)));
       },
     );
   }
@@ -210,7 +216,7 @@ export const orderRoutes: RouteModule = (server, app, idem) => {
     },
     async (req, reply) =>
       idem.run(req, reply, async (trx, ctx) =>
-        withAfter(await orders.transition(trx, req.params.id, 'mark_line_done', req.actor, { lineIds: [req.params.lineId] }, ctx.idempotencyKey)),
+        withAfter(await orders.transition(trx, req.params.id, 'mark_line_done', req.actor, { lineIds: [req.params.lineId] }, ctx)),
       ),
   );
 
@@ -230,7 +236,7 @@ export const orderRoutes: RouteModule = (server, app, idem) => {
     },
     async (req, reply) =>
       idem.run(req, reply, async (trx, ctx) =>
-        withAfter(await orders.transition(trx, req.params.id, 'edit_line', req.actor, { ...req.body, lineIds: [req.params.lineId] }, ctx.idempotencyKey)),
+        withAfter(await orders.transition(trx, req.params.id, 'edit_line', req.actor, { ...req.body, lineIds: [req.params.lineId] }, ctx)),
       ),
   );
 
@@ -266,7 +272,7 @@ export const orderRoutes: RouteModule = (server, app, idem) => {
     async (req, reply) => {
       requireAdmin(req.actor);
       return idem.run(req, reply, async (trx, ctx) =>
-        withAfter(await orders.transition(trx, req.params.id, 'refund_to_card', req.actor, { ...req.body, paymentId: req.params.paymentId }, ctx.idempotencyKey)),
+        withAfter(await orders.transition(trx, req.params.id, 'refund_to_card', req.actor, { ...req.body, paymentId: req.params.paymentId }, ctx)),
       );
     },
   );

@@ -80,8 +80,10 @@ export interface TransitionContext extends TransitionDeps {
   dryRun: boolean;
   /** The order's deadline after this transition, as the engine stored it. */
   nextDeadline?: { transition: string; at: Date } | null;
-  /** Refunds and events for the response, when the request asked for the view. */
+  /** Refunds and events for the response (kept current), when the request answers with the view. */
   extras?: OrderExtras;
+  /** Rows the request's companion insert wrote in the transition's statement. */
+  companionRows?: number;
 }
 
 /** The party an actor speaks for in the order: operators act for someone. */

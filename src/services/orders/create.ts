@@ -7,11 +7,10 @@ import { badRequest, notFound, ruleRefused } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { getProcess, isProcessName, START } from '../../domain/process/index.js';
 import type { Actor } from '../context.js';
-import type { TransitionDeps } from './context.js';
+import type { TransitionContext, TransitionDeps } from './context.js';
 import { amountsFor, lineAmount } from './terms.js';
-import { serviceTimes, type LineRow, type OrderExtras } from './records.js';
-import { buildView, type OrderView } from './views.js';
-import { runTransition } from './engine.js';
+import { serviceTimes, type LineRow } from './records.js';
+import { runTransition, type TransitionRequest } from './engine.js';
 
 export interface LineInput {
   description?: string | undefined;
@@ -37,7 +36,14 @@ export interface CreateOrderInput {
 
 const MAX_LINES = 100;
 
-export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<OrderView> {
+export async function createOrder(
+  deps: TransitionDeps,
+  trx: Trx,
+  input: CreateOrderInput,
+  actor: Actor,
+  idempotencyKey: string,
+  respond?: TransitionRequest['respond'],
+): Promise<TransitionContext> {
   if (!isProcessName(input.process)) throw badRequest('parameter_invalid', `Unknown process '${input.process}' (booking or direct).`, { param: 'process' });
   const process = getProcess(input.process)!;
   if (input.lines.length === 0 || input.lines.length > MAX_LINES) {
@@ -101,17 +107,16 @@ export async function createOrder(deps: TransitionDeps, trx: Trx, input: CreateO
     .returningAll()
     .executeTakeFirstOrThrow();
   const lineRows = await trx.insertInto('order_lines').values(lines).returningAll().execute();
-  const ctx = await runTransition(deps, trx, {
+  return runTransition(deps, trx, {
     orderId,
     transition: 'create',
     actor,
     params: { onBehalfOf: input.onBehalfOf },
     idempotencyKey,
     now,
-    view: true,
+    ...(respond ? { respond } : {}),
     record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines: lineRows, payments: [], deadline: null },
   });
-  return buildView(ctx.rec, ctx.extras as OrderExtras, true);
 }
 
 async function resolveLine(deps: TransitionDeps, trx: Trx, orderId: string, position: number, l: LineInput, order: CreateOrderInput): Promise<LineRow> {

@@ -2,8 +2,7 @@
 // order, check who may do it and in which state, run the guards, run the actions in
 // order, choose the target state, write the event (history and outbox) and the next
 // deadline — all in the caller's database transaction. It knows no state names.
-import { sql, type QueryCreator } from 'kysely';
-import type { Database } from '../../store/schema.js';
+import { sql, type RawBuilder } from 'kysely';
 import { SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import {
@@ -23,7 +22,7 @@ import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
 import { ACTION_IMPLEMENTATIONS } from './actions.js';
-import { extrasOf, loadOrder, orderUpdate, policiesOf, type LineRow, type OrderRecord } from './records.js';
+import { loadOrder, loadOrderWithExtras, orderUpdate, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
 
@@ -53,14 +52,18 @@ export interface TransitionRequest {
   /** Deadline firings run at their due time, so a late sweep gives the same history. */
   now?: Date;
   dryRun?: boolean;
-  /** Also read what the order's view needs (refunds, events) into ctx.extras. */
-  view?: boolean;
-  /** The order as just written by this transaction (create), instead of loading it. */
-  record?: OrderRecord;
+  /**
+   * Load what the order's view needs too (refunds, events), kept current in ctx.extras,
+   * and write `companion` (e.g. the request's idempotency record, made from the response)
+   * in the transition's own statement; ctx.companionRows says how many rows it wrote.
+   */
+  respond?: { companion: (ctx: TransitionContext) => RawBuilder<unknown> | null };
+  /** The order as already locked and loaded (or just written, for create) in this transaction. */
+  record?: OrderRecord & { extras?: OrderExtras };
 }
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
-  const rec = req.record ?? (await loadOrder(trx, req.orderId, { lock: true }));
+  const rec: OrderRecord & { extras?: OrderExtras } = req.record ?? (req.respond ? await loadOrderWithExtras(trx, req.orderId) : await loadOrder(trx, req.orderId, { lock: true }));
   const { order } = rec;
   const process = getProcess(order.process, order.process_version);
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
@@ -87,6 +90,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
     afterCommit: [],
     event: {},
     dryRun: req.dryRun ?? false,
+    ...(req.respond ? { extras: rec.extras ?? { refunds: [], events: [] } } : {}),
   };
   for (const guard of transition.guards ?? []) await GUARD_IMPLEMENTATIONS[guard](ctx);
   for (const action of transition.actions ?? []) await ACTION_IMPLEMENTATIONS[action](ctx);
@@ -102,39 +106,29 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   order.awaiting = awaitingParty(process, order.state, lastParty(order.last_edit_by, order.created_by));
   order.updated_at = now;
   ctx.nextDeadline = nextDeadline(ctx);
-  await saveTransition(ctx, eventRow(ctx, from), req.view ?? false);
+  const next = ctx.nextDeadline;
+  rec.deadline = next ? { transition: next.transition, due_at: next.at } : null;
+  const event = eventRow(ctx, from);
+  if (ctx.extras) {
+    ctx.extras.refunds.push(...ctx.refunds);
+    ctx.extras.events.push(event);
+  }
+  ctx.companionRows = await saveTransition(ctx, event, req.respond?.companion(ctx) ?? null);
   return ctx;
 }
 
 /**
- * Writes the transition in one statement: the order row, the event (history and outbox)
- * and the next deadline; with `view`, it also reads the refunds and events the response
- * shows (the new event is not visible to its own statement, so it is appended here).
+ * Writes the transition in one statement: the order row, the event (history and outbox),
+ * the next deadline and the companion row if any (returns how many rows that wrote).
  */
-async function saveTransition(ctx: TransitionContext, event: EventRow, view: boolean): Promise<void> {
+async function saveTransition(ctx: TransitionContext, event: EventRow, companion: RawBuilder<unknown> | null): Promise<number> {
   const { order } = ctx.rec;
-  const next = ctx.nextDeadline ?? null;
-  const written = await ctx.trx
-    // The shared builders are typed for the plain schema; a CTE's creator carries the
-    // earlier CTEs in its type too, which these statements do not use.
-    .with('d', (qc) => deadlineWrite(qc as unknown as QueryCreator<Database>, order.id, next) as never)
-    .with('o', (qc) => orderUpdate(qc as unknown as QueryCreator<Database>, order) as never)
-    .with('e', (qc) => qc.insertInto('order_events').values({ ...event, payload: JSON.stringify(event.payload) }).returning('id'))
-    .selectNoFrom(
-      view
-        ? [
-            sql`coalesce((select json_agg(r order by r.id) from refunds r where r.order_id = ${order.id}), '[]')`.as('refunds_json'),
-            sql`coalesce((select json_agg(ev order by ev.id) from order_events ev where ev.order_id = ${order.id}), '[]')`.as('events_json'),
-          ]
-        : [sql`null`.as('refunds_json'), sql`null`.as('events_json')],
-    )
-    .executeTakeFirstOrThrow();
-  ctx.rec.deadline = next ? { transition: next.transition, due_at: next.at } : null;
-  if (view) {
-    const extras = extrasOf(written.refunds_json, written.events_json);
-    extras.events.push(event);
-    ctx.extras = extras;
-  }
+  const written = await sql<{ companion_rows: number }>`
+    with d as (${deadlineWrite(ctx.trx, order.id, ctx.nextDeadline ?? null)}),
+    o as (${orderUpdate(ctx.trx, order)}),
+    e as (${ctx.trx.insertInto('order_events').values({ ...event, payload: JSON.stringify(event.payload) }).returning('id')})
+    ${companion ? sql`, k as (${companion} returning 1) select (select count(*) from k)::int as companion_rows` : sql`select 0 as companion_rows`}`.execute(ctx.trx);
+  return written.rows[0]?.companion_rows ?? 0;
 }
 
 /**

@@ -4,6 +4,9 @@ import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
 import { sql, type QueryCreator } from 'kysely';
 import type { Database, OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
+import { refundView, type RefundView } from '../card-refunds.js';
+
+type RefundRow = Selectable<RefundsTable>;
 import { notFound } from '../../domain/errors.js';
 import type { Settings } from '../../domain/settings.js';
 
@@ -21,7 +24,7 @@ export interface OrderRecord {
 
 /** What the order view needs beyond the record. */
 export interface OrderExtras {
-  refunds: Selectable<RefundsTable>[];
+  refunds: RefundView[];
   events: Selectable<OrderEventsTable>[];
 }
 
@@ -56,11 +59,20 @@ type LoadedRow = OrderRow & { lines_json: unknown; payments_json: unknown; deadl
  * predate a change committed while it waited), so two statements; otherwise one.
  */
 export async function loadOrder(db: Db | Trx, orderId: string, opts: { lock?: boolean } = {}): Promise<OrderRecord> {
-  if (opts.lock) {
-    const locked = await db.selectFrom('orders').select('id').where('id', '=', orderId).forUpdate().executeTakeFirst();
-    if (!locked) throw notFound('order', orderId);
-  }
+  if (opts.lock) await lockOrder(db, orderId);
   return toRecord(await selectOrder(db, orderId, { refunds: false, events: false }));
+}
+
+/** loadOrder with a lock, plus the refunds and events (for a transition that answers with the view). */
+export async function loadOrderWithExtras(trx: Trx, orderId: string): Promise<OrderRecord & { extras: OrderExtras }> {
+  await lockOrder(trx, orderId);
+  const row = await selectOrder(trx, orderId, { refunds: true, events: true });
+  return { ...toRecord(row), extras: extrasOf(row.refunds_json, row.events_json) };
+}
+
+async function lockOrder(db: Db | Trx, orderId: string): Promise<void> {
+  const locked = await db.selectFrom('orders').select('id').where('id', '=', orderId).forUpdate().executeTakeFirst();
+  if (!locked) throw notFound('order', orderId);
 }
 
 /** The record and what its view needs besides (refunds, events), in one statement. */
@@ -70,7 +82,7 @@ export async function loadOrderForView(db: Db | Trx, orderId: string, withEvents
 }
 
 export function extrasOf(refundsJson: unknown, eventsJson: unknown): OrderExtras {
-  return { refunds: revive(refundsJson, REFUND_TIMES), events: revive(eventsJson, EVENT_TIMES) };
+  return { refunds: revive<RefundRow>(refundsJson, REFUND_TIMES).map(refundView), events: revive(eventsJson, EVENT_TIMES) };
 }
 
 async function selectOrder(db: Db | Trx, orderId: string, extras: { refunds: boolean; events: boolean }): Promise<LoadedRow> {

@@ -1,7 +1,8 @@
 // Orders as use cases: create, read, search, take a transition, quote a cancellation,
 // fire a due deadline, pay out. Routes call these; the engine does the work.
 import type { Db, Store, Trx } from '../../store/db.js';
-import { SettleError, notFound } from '../../domain/errors.js';
+import type { RawBuilder } from 'kysely';
+import { IdempotencyKeyTaken, SettleError, notFound } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { platform, providerPayable } from '../../ledger/accounts.js';
 import type { DueDeadline } from '../../scheduler/deadlines.js';
@@ -14,6 +15,42 @@ import { PAYOUT_DEADLINE, processActorOf, runTransition } from './engine.js';
 import { buildView, eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
 import { loadOrder, policiesOf, type OrderExtras } from './records.js';
 import { cardRefundable } from './money.js';
+
+/**
+ * Who asks: the request's idempotency key and, from the HTTP layer, the INSERT of its
+ * record made from the answer (see Idempotency); when given, the record is always written
+ * with the transition (or IdempotencyKeyTaken is thrown). A plain string is just the key.
+ */
+export interface OrderRequest {
+  idempotencyKey: string;
+  recordInsert?: (body: unknown) => RawBuilder<unknown> | null;
+}
+
+/**
+ * The answer to a request is the order's view as the transition leaves it, built just
+ * before its write so the request's idempotency record goes into the same statement.
+ */
+function answering(asked: OrderRequest | string) {
+  const request: OrderRequest = typeof asked === 'string' ? { idempotencyKey: asked } : asked;
+  let view: OrderView | undefined;
+  let companion: RawBuilder<unknown> | null = null;
+  let last: TransitionContext | undefined;
+  return {
+    idempotencyKey: request.idempotencyKey,
+    companion(ctx: TransitionContext): RawBuilder<unknown> | null {
+      last = ctx;
+      view = buildView(ctx.rec, ctx.extras as OrderExtras, true);
+      companion = request.recordInsert?.(view) ?? null;
+      return companion;
+    },
+    ctx: () => last as TransitionContext,
+    answer(): OrderView {
+      if (!view || !last) throw new Error('the transition wrote no answer');
+      if (companion && last.companionRows !== 1) throw new IdempotencyKeyTaken();
+      return view;
+    },
+  };
+}
 
 export interface TransitionOutcome {
   view: OrderView;
@@ -37,10 +74,12 @@ export class OrderService {
     return this.deps.s.store;
   }
 
-  async create(trx: Trx, input: CreateOrderInput, actor: Actor, idempotencyKey: string): Promise<OrderView> {
+  async create(trx: Trx, input: CreateOrderInput, actor: Actor, request: OrderRequest | string): Promise<OrderView> {
     if (actor.role === 'customer' && actor.customerId !== input.customerId) throw notFound('customer', input.customerId);
     if (actor.role === 'provider' && actor.providerId !== input.providerId) throw notFound('provider', input.providerId);
-    return createOrder(this.deps, trx, input, actor, idempotencyKey);
+    const respond = answering(request);
+    await createOrder(this.deps, trx, input, actor, respond.idempotencyKey, respond);
+    return respond.answer();
   }
 
   async get(db: Db | Trx, id: string, actor: Actor): Promise<OrderView> {
@@ -70,10 +109,11 @@ export class OrderService {
     return toPage(views, page.limit);
   }
 
-  async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, idempotencyKey: string): Promise<TransitionOutcome> {
-    const ctx = await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey, view: true });
-    const view = buildView(ctx.rec, ctx.extras as OrderExtras, true);
-    const pending = ctx.afterCommit;
+  async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, request: OrderRequest | string): Promise<TransitionOutcome> {
+    const respond = answering(request);
+    await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey: respond.idempotencyKey, respond });
+    const view = respond.answer();
+    const pending = respond.ctx().afterCommit;
     return {
       view,
       after: pending.length
@@ -139,8 +179,10 @@ export class OrderService {
   async fireDeadline(d: DueDeadline): Promise<DueDeadline | null> {
     try {
       return await this.store.transaction(async (trx) => {
-        await trx.selectFrom('orders').select('id').where('id', '=', d.orderId).forUpdate().execute();
-        const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).executeTakeFirst();
+        // The order locked and loaded once: its deadline row, read under the lock, says
+        // whether this firing is still current; the transition then works on the same record.
+        const rec = await loadOrder(trx, d.orderId, { lock: true });
+        const current = rec.deadline;
         if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
         if (d.transition === PAYOUT_DEADLINE) {
           await this.payOut(trx, d.orderId, d.dueAt);
@@ -153,6 +195,7 @@ export class OrderService {
           params: {},
           idempotencyKey: `deadline:${d.orderId}:${d.transition}:${d.dueAt.toISOString()}`,
           now: d.dueAt,
+          record: rec,
         });
         const next = ctx.nextDeadline;
         return next ? { orderId: d.orderId, transition: next.transition, dueAt: next.at } : null;

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import { normalizeSearchText } from '../../domain/search.js';
 import type { Db, Trx } from '../../store/db.js';
-import { refundView, type RefundView } from '../card-refunds.js';
+import type { RefundView } from '../card-refunds.js';
 import { loadOrderForView, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import { totalOf } from './money.js';
 import { PAYOUT_DEADLINE } from './engine.js';
@@ -134,7 +134,7 @@ export function buildView(rec: OrderRecord, extras: OrderExtras, withEvents: boo
       paymentMethod: p.payment_method,
       createdAt: p.created_at.toISOString(),
     })),
-    refunds: refunds.map(refundView),
+    refunds,
     proposal: order.proposal ?? null,
     cancellation: order.cancellation ?? null,
     claim: order.claim ?? null,
