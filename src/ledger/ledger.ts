@@ -172,20 +172,6 @@ export class Ledger {
       .executeTakeFirst();
     return Number(row?.balance ?? 0);
   }
-
-  /** Balances per currency of an owner's accounts of one kind, e.g. a customer's credit. */
-  async balancesByCurrency(db: Db | Trx, kind: AccountRef['kind'], ownerId: string): Promise<Record<string, number>> {
-    const rows = await db
-      .selectFrom('accounts as a')
-      .innerJoin('account_balances as b', 'b.account_id', 'a.id')
-      .select(['a.currency', (eb) => eb.fn.sum<number>('b.balance').as('balance')])
-      .where('a.kind', '=', kind)
-      .where('a.owner_id', '=', ownerId)
-      .groupBy('a.currency')
-      .orderBy('a.currency')
-      .execute();
-    return Object.fromEntries(rows.map((r) => [r.currency, Number(r.balance)]));
-  }
 }
 
 /** Why a ledger write was refused (only computed on the failure path). */

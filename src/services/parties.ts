@@ -1,4 +1,5 @@
 // Customers (who pay) and providers (who perform and get paid out).
+import { sql } from 'kysely';
 import type { Db, Trx } from '../store/db.js';
 import { conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -47,11 +48,37 @@ async function findParty(db: Db | Trx, table: PartyTable, id: string): Promise<P
   return row;
 }
 
-async function listParties(db: Db | Trx, table: PartyTable, page: PageRequest, email?: string): Promise<PartyRow[]> {
-  let q = db.selectFrom(table).selectAll().orderBy('id', 'desc').limit(page.limit + 1);
-  if (page.startingAfter) q = q.where('id', '<', page.startingAfter);
-  if (email) q = q.where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()));
-  return q.execute();
+type PartyWithBalances = PartyRow & { balances: Record<string, number> };
+
+const BALANCE_KIND = { customers: 'customer_credit', providers: 'provider_payable' } as const;
+
+/** The party's balances per currency, in the same statement as the party (one round trip for a read). */
+function withBalances(table: PartyTable) {
+  return sql<Record<string, number>>`coalesce((
+    select json_object_agg(t.currency, t.total order by t.currency)
+    from (select a.currency, sum(b.balance) as total
+          from accounts a join account_balances b on b.account_id = a.id
+          where a.kind = ${BALANCE_KIND[table]} and a.owner_id = p.id
+          group by a.currency) t), '{}')`.as('balances');
+}
+
+function parsedBalances(row: PartyWithBalances): PartyWithBalances {
+  const balances = (typeof row.balances === 'string' ? JSON.parse(row.balances) : row.balances) as Record<string, number>;
+  for (const [currency, total] of Object.entries(balances)) balances[currency] = Number(total);
+  return { ...row, balances };
+}
+
+async function findPartyWithBalances(db: Db | Trx, table: PartyTable, id: string): Promise<PartyWithBalances> {
+  const row = await db.selectFrom(`${table} as p`).selectAll('p').select(withBalances(table)).where('p.id', '=', id).executeTakeFirst();
+  if (!row) throw notFound(table === 'customers' ? 'customer' : 'provider', id);
+  return parsedBalances(row as PartyWithBalances);
+}
+
+async function listParties(db: Db | Trx, table: PartyTable, page: PageRequest, email?: string): Promise<PartyWithBalances[]> {
+  let q = db.selectFrom(`${table} as p`).selectAll('p').select(withBalances(table)).orderBy('p.id', 'desc').limit(page.limit + 1);
+  if (page.startingAfter) q = q.where('p.id', '<', page.startingAfter);
+  if (email) q = q.where((eb) => eb(eb.fn('lower', ['p.email']), '=', email.toLowerCase()));
+  return (await q.execute()).map((r) => parsedBalances(r as PartyWithBalances));
 }
 
 export class PartyService {
@@ -68,16 +95,13 @@ export class PartyService {
   }
 
   async getCustomer(db: Db | Trx, id: string): Promise<CustomerView> {
-    const row = await findParty(db, 'customers', id);
-    return customerView(row, await this.s.ledger.balancesByCurrency(db, 'customer_credit', id));
+    const row = await findPartyWithBalances(db, 'customers', id);
+    return customerView(row, row.balances);
   }
 
   async listCustomers(db: Db, page: PageRequest, email?: string): Promise<Page<CustomerView>> {
     const rows = await listParties(db, 'customers', page, email);
-    const views = await Promise.all(
-      rows.map(async (r) => customerView(r, await this.s.ledger.balancesByCurrency(db, 'customer_credit', r.id))),
-    );
-    return toPage(views, page.limit);
+    return toPage(rows.map((r) => customerView(r, r.balances)), page.limit);
   }
 
   async createProvider(trx: Trx, input: { email: string; name: string }): Promise<ProviderView> {
@@ -90,16 +114,13 @@ export class PartyService {
   }
 
   async getProvider(db: Db | Trx, id: string): Promise<ProviderView> {
-    const row = await findParty(db, 'providers', id);
-    return providerView(row, await this.s.ledger.balancesByCurrency(db, 'provider_payable', id));
+    const row = await findPartyWithBalances(db, 'providers', id);
+    return providerView(row, row.balances);
   }
 
   async listProviders(db: Db, page: PageRequest, email?: string): Promise<Page<ProviderView>> {
     const rows = await listParties(db, 'providers', page, email);
-    const views = await Promise.all(
-      rows.map(async (r) => providerView(r, await this.s.ledger.balancesByCurrency(db, 'provider_payable', r.id))),
-    );
-    return toPage(views, page.limit);
+    return toPage(rows.map((r) => providerView(r, r.balances)), page.limit);
   }
 
   /** Throws 404 unless the customer exists; used before writing anything for them. */
