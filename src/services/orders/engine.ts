@@ -22,7 +22,7 @@ import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
 import { ACTION_IMPLEMENTATIONS } from './actions.js';
-import { loadOrder, loadOrderWithExtras, orderUpdate, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
+import { loadOrder, loadOrderForView, orderUpdate, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
 
@@ -63,7 +63,7 @@ export interface TransitionRequest {
 }
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
-  const rec: OrderRecord & { extras?: OrderExtras } = req.record ?? (req.respond ? await loadOrderWithExtras(trx, req.orderId) : await loadOrder(trx, req.orderId, { lock: true }));
+  const rec: OrderRecord & { extras?: OrderExtras } = req.record ?? (req.respond ? await loadOrderForView(trx, req.orderId, { lock: true, events: true }) : await loadOrder(trx, req.orderId, { lock: true }));
   const { order } = rec;
   const process = getProcess(order.process, order.process_version);
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);

@@ -63,26 +63,26 @@ export async function loadOrder(db: Db | Trx, orderId: string, opts: { lock?: bo
   return toRecord(await selectOrder(db, orderId, { refunds: false, events: false }));
 }
 
-/** loadOrder with a lock, plus the refunds and events (for a transition that answers with the view). */
-export async function loadOrderWithExtras(trx: Trx, orderId: string): Promise<OrderRecord & { extras: OrderExtras }> {
-  await lockOrder(trx, orderId);
-  const row = await selectOrder(trx, orderId, { refunds: true, events: true });
-  return { ...toRecord(row), extras: extrasOf(row.refunds_json, row.events_json) };
-}
-
 async function lockOrder(db: Db | Trx, orderId: string): Promise<void> {
   const locked = await db.selectFrom('orders').select('id').where('id', '=', orderId).forUpdate().executeTakeFirst();
   if (!locked) throw notFound('order', orderId);
 }
 
-/** The record and what its view needs besides (refunds, events), in one statement. */
-export async function loadOrderForView(db: Db | Trx, orderId: string, withEvents: boolean): Promise<OrderRecord & OrderExtras> {
-  const row = await selectOrder(db, orderId, { refunds: true, events: withEvents });
-  return { ...toRecord(row), ...extrasOf(row.refunds_json, row.events_json) };
-}
-
-export function extrasOf(refundsJson: unknown, eventsJson: unknown): OrderExtras {
-  return { refunds: revive<RefundRow>(refundsJson, REFUND_TIMES).map(refundView), events: revive(eventsJson, EVENT_TIMES) };
+/**
+ * The record and what its view needs besides (refunds, events), in one statement; with
+ * `lock`, after locking the order (for a transition that answers with the view).
+ */
+export async function loadOrderForView(
+  db: Db | Trx,
+  orderId: string,
+  opts: { lock?: boolean; events: boolean },
+): Promise<OrderRecord & { extras: OrderExtras }> {
+  if (opts.lock) await lockOrder(db, orderId);
+  const row = await selectOrder(db, orderId, { refunds: true, events: opts.events });
+  return {
+    ...toRecord(row),
+    extras: { refunds: revive<RefundRow>(row.refunds_json, REFUND_TIMES).map(refundView), events: revive(row.events_json, EVENT_TIMES) },
+  };
 }
 
 async function selectOrder(db: Db | Trx, orderId: string, extras: { refunds: boolean; events: boolean }): Promise<LoadedRow> {

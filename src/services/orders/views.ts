@@ -90,8 +90,8 @@ export function eventView(e: EventRow): EventView {
 
 export async function orderView(db: Db | Trx, orderId: string, opts: { events?: boolean } = { events: true }): Promise<OrderView> {
   const withEvents = opts.events ?? true;
-  const rec = await loadOrderForView(db, orderId, withEvents);
-  return buildView(rec, rec, withEvents);
+  const rec = await loadOrderForView(db, orderId, { events: withEvents });
+  return buildView(rec, rec.extras, withEvents);
 }
 
 /** The view of a record and its refunds and events, all in hand (no database work). */
