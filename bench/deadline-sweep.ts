@@ -10,11 +10,14 @@
 // Prints JSON.
 //
 //   npx tsx bench/deadline-sweep.ts [--quick] [--concurrency N] [--runners N] [--processes N]
-//                                   [--batch N] [--open N] [--overdue-every N] [--keep]
+//                                   [--batch N] [--per-transaction N] [--single] [--open N]
+//                                   [--overdue-every N] [--keep]
 //   --quick          20,000 open / 2,000 overdue (well under a minute)
 //   --concurrency N  firings in flight per runner (default: the runner's PostgreSQL default)
 //   --runners N      runners in this process, sharing one pool (default 1)
 //   --processes N    instead, N `settle worker` processes fire (real deployment shape)
+//   --per-transaction N  deadlines fired per transaction (the runner's default: 25)
+//   --single         fire each deadline in its own transaction (the path before batching)
 //   --keep           keep the scratch database (prints its URL)
 //   --prototype-set-based  fire with a bench-only set-based prototype (see below), to size
 //                    what a batch path in the engine would give; not the engine
@@ -62,6 +65,8 @@ const CONCURRENCY = opt('concurrency');
 const RUNNERS = opt('runners') ?? 1;
 const PROCESSES = opt('processes') ?? 0;
 const BATCH = opt('batch');
+const PER_TRANSACTION = opt('per-transaction');
+const SINGLE = flag('single');
 const CHUNK = 100_000;
 const HOUR = 3_600_000;
 const T0 = new Date('2045-03-01T12:00:00.000Z'); // the clock during the sweep
@@ -258,6 +263,7 @@ async function fireInProcess(url: string, dbName: string): Promise<FireResult> {
       const r = new DeadlineRunner(store, (d: DueDeadline) => app.orders.fireDeadline(d), now, `bench-${i}-${randomUUID().slice(0, 8)}`, {
         ...(concurrency ? { concurrency } : {}),
         ...(BATCH ? { batchSize: BATCH } : {}),
+        ...(SINGLE ? {} : { fireMany: (b: DueDeadline[]) => app.orders.fireDeadlines(b), ...(PER_TRANSACTION ? { perTransaction: PER_TRANSACTION } : {}) }),
       });
       const claim = r.claim.bind(r);
       r.claim = async (limit?: number) => {

@@ -65,7 +65,9 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
   const cardRefunds = new CardRefundService(services);
   const catalog = new CatalogService(services);
   const orders = new OrderService({ s: services, catalog, cardRefunds }, options.onDeadlineError);
-  const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`, {
+    fireMany: (batch) => orders.fireDeadlines(batch),
+  });
   return {
     mode,
     services,

@@ -103,7 +103,7 @@ export class Ledger {
     const rows = merged
       .map((p) => {
         const policy = ACCOUNT_POLICIES[p.account.kind];
-        const shard = policy.shards === 1 ? 0 : Math.floor(Math.random() * policy.shards);
+        const shard = policy.shards === 1 ? 0 : shardSeed(trx) % policy.shards;
         // Balances people read (one row) must stay readable as JS numbers; platform
         // accounts spread over shards are only ever summed in SQL.
         return { accountId: accountId(p.account), shard, amountMinor: p.amountMinor, bounded: policy.shards === 1 };
@@ -213,4 +213,18 @@ function mergePostings(input: PostInput): PostingInput[] {
   const merged = [...byAccount.values()].filter((p) => p.amountMinor !== 0);
   if (merged.length === 0) throw new Error('a transaction must move money');
   return merged;
+}
+
+// A transaction picks one random shard number and uses it for every sharded account it
+// touches: concurrent writers still spread over the shards, and a transaction that posts
+// many times (a batch of deadline firings) holds one row per account, not a random set
+// that another such batch could be locking in the opposite order.
+const shardSeeds = new WeakMap<Trx, number>();
+function shardSeed(trx: Trx): number {
+  let seed = shardSeeds.get(trx);
+  if (seed === undefined) {
+    seed = Math.floor(Math.random() * 2 ** 30);
+    shardSeeds.set(trx, seed);
+  }
+  return seed;
 }

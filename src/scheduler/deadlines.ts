@@ -21,6 +21,8 @@ export interface DueDeadline {
 
 /** Fires one deadline; may return the order's next deadline (the sweep fires it in turn when due). */
 export type FireDeadline = (deadline: DueDeadline) => Promise<DueDeadline | null | void>;
+/** Fires several deadlines of different orders together; returns each one's next deadline, in order. */
+export type FireDeadlines = (batch: DueDeadline[]) => Promise<Array<DueDeadline | null | void>>;
 
 const LEASE_MS = 60_000;
 const DEFAULT_BATCH = 100;
@@ -28,6 +30,8 @@ const DEFAULT_BATCH = 100;
 const DEFAULT_PG_CONCURRENCY = 4;
 /** A claimed batch per lane on PostgreSQL: enough to keep the lanes busy, small next to the lease. */
 const PG_BATCH_PER_LANE = 50;
+/** Deadlines fired in one transaction when the runner has a batch firing (fireMany). */
+const DEFAULT_PER_TRANSACTION = 25;
 
 export interface DeadlineRunnerOptions {
   /** Deadlines leased per claim (default 100 on PGlite, 50 per lane on PostgreSQL). */
@@ -38,11 +42,18 @@ export interface DeadlineRunnerOptions {
    * a connection.
    */
   concurrency?: number;
+  /**
+   * Fires several deadlines in one transaction. Without it (or when a sweep must be
+   * serial) every deadline fires on its own with `fire`.
+   */
+  fireMany?: FireDeadlines;
+  /** Deadlines per fireMany call (default SETTLE_DEADLINE_PER_TRANSACTION or 25, at most 500). */
+  perTransaction?: number;
 }
 
-function envConcurrency(): number | undefined {
-  const n = Number(process.env.SETTLE_DEADLINE_CONCURRENCY);
-  return Number.isInteger(n) && n >= 1 ? n : undefined;
+function envCount(name: string, max: number): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, max) : undefined;
 }
 
 /**
@@ -102,6 +113,8 @@ export class DeadlineRunner {
   private stopping = false;
   readonly batchSize: number;
   readonly concurrency: number;
+  readonly perTransaction: number;
+  private readonly fireMany: FireDeadlines | undefined;
 
   constructor(
     private readonly store: Store,
@@ -111,8 +124,10 @@ export class DeadlineRunner {
     options: number | DeadlineRunnerOptions = {},
   ) {
     const o = typeof options === 'number' ? { batchSize: options } : options;
-    this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envConcurrency() ?? DEFAULT_PG_CONCURRENCY));
+    this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envCount('SETTLE_DEADLINE_CONCURRENCY', 64) ?? DEFAULT_PG_CONCURRENCY));
     this.batchSize = Math.max(1, Math.floor(o.batchSize ?? (this.concurrency > 1 ? PG_BATCH_PER_LANE * this.concurrency : DEFAULT_BATCH)));
+    this.fireMany = o.fireMany;
+    this.perTransaction = o.fireMany ? Math.max(1, Math.floor(o.perTransaction ?? envCount('SETTLE_DEADLINE_PER_TRANSACTION', 500) ?? DEFAULT_PER_TRANSACTION)) : 1;
   }
 
   /** Leases up to `limit` due deadlines, earliest first, skipping ones others hold. */
@@ -136,7 +151,7 @@ export class DeadlineRunner {
         while (!this.stopping) {
           const batch = await this.claim();
           if (batch.length === 0) return total;
-          total += await this.fireInOrder(batch, lanes);
+          total += await this.fireInOrder(batch, lanes, options.serial ? 1 : this.perTransaction);
         }
         return total;
       } finally {
@@ -179,34 +194,41 @@ export class DeadlineRunner {
    * each: the batch holds each order once, and an order's next deadline joins the queue
    * only once its previous firing has committed, so one order's deadlines never overlap
    * and stay in due order, while different orders fire in parallel (and may finish out
-   * of due order). If a firing throws, the lanes stop taking more, the ones in flight
-   * finish, and the first error is thrown; the rest of the batch keeps its lease and is
-   * claimed again once the lease runs out.
+   * of due order). With a batch firing (fireMany) a lane takes up to `perTransaction` of
+   * the earliest at once and fires them in one transaction; a serial sweep (the test
+   * clock) fires one at a time, so a clock jump replays history in exactly one order.
+   * If a firing throws, the lanes stop taking more, the ones in flight finish, and the
+   * first error is thrown; the rest of the batch keeps its lease and is claimed again
+   * once the lease runs out.
    */
-  private async fireInOrder(batch: DueDeadline[], lanes: number): Promise<number> {
+  private async fireInOrder(batch: DueDeadline[], lanes: number, perTransaction: number): Promise<number> {
     const queue = [...batch];
     const horizon = queue[queue.length - 1]!.dueAt.getTime();
     const nowMs = this.now().getTime();
     let fired = 0;
     let failed: { err: unknown } | null = null;
+    const fireChunk = async (chunk: DueDeadline[]): Promise<Array<DueDeadline | null | void>> =>
+      chunk.length > 1 && this.fireMany ? this.fireMany(chunk) : [await this.fire(chunk[0]!)];
     const lane = async (): Promise<void> => {
-      for (let d = queue.shift(); d && !failed; d = queue.shift()) {
-        let next: DueDeadline | null | void;
+      for (let chunk = queue.splice(0, perTransaction); chunk.length && !failed; chunk = queue.splice(0, perTransaction)) {
+        let nexts: Array<DueDeadline | null | void>;
         try {
-          next = await this.fire(d);
+          nexts = await fireChunk(chunk);
         } catch (err) {
           failed ??= { err };
           return;
         }
-        fired++;
-        if (!next || next.dueAt.getTime() > Math.min(horizon, nowMs)) continue;
-        const at = queue.findIndex((q) => q.dueAt.getTime() > next.dueAt.getTime());
-        queue.splice(at === -1 ? queue.length : at, 0, next);
+        fired += chunk.length;
+        for (const next of nexts) {
+          if (!next || next.dueAt.getTime() > Math.min(horizon, nowMs)) continue;
+          const at = queue.findIndex((q) => q.dueAt.getTime() > next.dueAt.getTime());
+          queue.splice(at === -1 ? queue.length : at, 0, next);
+        }
       }
     };
     // A lane that runs out while others still fire may miss a follow-up they enqueue; the
     // last lane standing picks it up, so one busy lane always drains the queue.
-    await Promise.all(Array.from({ length: Math.min(lanes, queue.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(lanes, Math.ceil(queue.length / perTransaction)) }, lane));
     if (failed) throw (failed as { err: unknown }).err;
     return fired;
   }

@@ -9,18 +9,14 @@ import { policiesOf, serviceTimes, type LineRow } from './records.js';
 import { collectPayment, refundCardPayment, refundFromEscrow, settleEscrow, totalOf } from './money.js';
 import { applyEdit, applyLineEdit, applyProposal, moveSeatsForChange, recordProposal, releaseSeats, reserveSeats } from './terms.js';
 
-async function setLineStatus(ctx: TransitionContext, lines: LineRow[], status: 'done' | 'cancelled'): Promise<void> {
-  if (lines.length === 0) return;
+/** Sets the lines' status on the working copy; the engine writes them with the order. */
+function setLineStatus(ctx: TransitionContext, lines: LineRow[], status: 'done' | 'cancelled'): void {
   const at = ctx.now;
-  await ctx.trx
-    .updateTable('order_lines')
-    .set(status === 'done' ? { status, done_at: at } : { status, cancelled_at: at })
-    .where('id', 'in', lines.map((l) => l.id))
-    .execute();
   for (const l of lines) {
     l.status = status;
     if (status === 'done') l.done_at = at;
     else l.cancelled_at = at;
+    if (!ctx.lineWrites.includes(l)) ctx.lineWrites.push(l);
   }
 }
 
@@ -51,7 +47,7 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     if (ctx.rec.order.proposal && ctx.transition.name === 'decline_proposal') ctx.event.declinedProposal = ctx.rec.order.proposal;
     ctx.rec.order.proposal = null;
   },
-  async cancel_selected_lines(ctx) {
+  cancel_selected_lines(ctx) {
     const toCancel = ctx.selected.filter((l) => l.status === 'open');
     ctx.quote = quoteCancellation({
       canceller: ctx.role as Canceller,
@@ -71,7 +67,7 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
       serviceFeeRefundedMinor: Number(ctx.rec.order.service_fee_refunded),
       policies: policiesOf(ctx.rec.order),
     });
-    await setLineStatus(ctx, toCancel, 'cancelled');
+    setLineStatus(ctx, toCancel, 'cancelled');
     ctx.cancelled = toCancel;
     // The service time follows the lines still on the order (start guards, auto-done deadline).
     const times = serviceTimes(ctx.rec.lines);
@@ -110,11 +106,11 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     ctx.rec.order.cancellation = { ...record, history: [...previous, record] };
     ctx.event.cancellation = record;
   },
-  async complete_open_lines(ctx) {
-    await setLineStatus(ctx, ctx.rec.lines.filter((l) => l.status === 'open'), 'done');
+  complete_open_lines(ctx) {
+    setLineStatus(ctx, ctx.rec.lines.filter((l) => l.status === 'open'), 'done');
   },
-  async complete_selected_line(ctx) {
-    await setLineStatus(ctx, ctx.selected, 'done');
+  complete_selected_line(ctx) {
+    setLineStatus(ctx, ctx.selected, 'done');
   },
   record_claim(ctx) {
     if (!ctx.params.reason) throw badRequest('parameter_missing', 'Say what went wrong (reason).', { param: 'reason' });

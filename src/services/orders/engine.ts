@@ -2,7 +2,7 @@
 // order, check who may do it and in which state, run the guards, run the actions in
 // order, choose the target state, write the event (history and outbox) and the next
 // deadline — all in the caller's database transaction. It knows no state names.
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import { SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import {
@@ -17,14 +17,14 @@ import {
   type ProcessActor,
 } from '../../domain/process/index.js';
 import type { Trx } from '../../store/db.js';
-import { deadlineWrite } from '../../scheduler/deadlines.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
 import { ACTION_IMPLEMENTATIONS } from './actions.js';
-import { loadOrder, loadOrderForView, orderUpdate, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
+import { loadOrder, loadOrderForView, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
+import { writeTransitions, type TransitionWrite } from './writes.js';
 
 /** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
 export const PAYOUT_DEADLINE = '@payout';
@@ -60,6 +60,11 @@ export interface TransitionRequest {
   respond?: { companion: (ctx: TransitionContext) => RawBuilder<unknown> | null };
   /** The order as already locked and loaded (or just written, for create) in this transaction. */
   record?: OrderRecord & { extras?: OrderExtras };
+  /**
+   * Collect the transition's write here instead of writing it (a batch of deadline firings
+   * writes all of them in one statement at the end, see writes.ts).
+   */
+  defer?: TransitionWrite[];
 }
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
@@ -88,6 +93,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
     pendingLines: null,
     refunds: [],
     afterCommit: [],
+    lineWrites: [],
     event: {},
     dryRun: req.dryRun ?? false,
     ...(req.respond ? { extras: rec.extras ?? { refunds: [], events: [] } } : {}),
@@ -113,22 +119,10 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
     ctx.extras.refunds.push(...ctx.refunds);
     ctx.extras.events.push(event);
   }
-  ctx.companionRows = await saveTransition(ctx, event, req.respond?.companion(ctx) ?? null);
+  const write: TransitionWrite = { order, event, deadline: next ?? null, lines: ctx.lineWrites };
+  if (req.defer) req.defer.push(write);
+  else ctx.companionRows = await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null);
   return ctx;
-}
-
-/**
- * Writes the transition in one statement: the order row, the event (history and outbox),
- * the next deadline and the companion row if any (returns how many rows that wrote).
- */
-async function saveTransition(ctx: TransitionContext, event: EventRow, companion: RawBuilder<unknown> | null): Promise<number> {
-  const { order } = ctx.rec;
-  const written = await sql<{ companion_rows: number }>`
-    with d as (${deadlineWrite(ctx.trx, order.id, ctx.nextDeadline ?? null)}),
-    o as (${orderUpdate(ctx.trx, order)}),
-    e as (${ctx.trx.insertInto('order_events').values({ ...event, payload: JSON.stringify(event.payload) }).returning('id')})
-    ${companion ? sql`, k as (${companion} returning 1) select (select count(*) from k)::int as companion_rows` : sql`select 0 as companion_rows`}`.execute(ctx.trx);
-  return written.rows[0]?.companion_rows ?? 0;
 }
 
 /**

@@ -2,8 +2,8 @@
 // under a row lock; changes are made on this working copy and written back once.
 import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
-import { sql, type QueryCreator } from 'kysely';
-import type { Database, OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
+import { sql } from 'kysely';
+import type { OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
 import { refundView, type RefundView } from '../card-refunds.js';
 
 type RefundRow = Selectable<RefundsTable>;
@@ -61,6 +61,23 @@ type LoadedRow = OrderRow & { lines_json: unknown; payments_json: unknown; deadl
 export async function loadOrder(db: Db | Trx, orderId: string, opts: { lock?: boolean } = {}): Promise<OrderRecord> {
   if (opts.lock) await lockOrder(db, orderId);
   return toRecord(await selectOrder(db, orderId, { refunds: false, events: false }));
+}
+
+/**
+ * Several orders, locked in id order (so two batches never deadlock on each other's
+ * orders) and then loaded: two statements for any number. Orders that do not exist are
+ * simply absent from the map.
+ */
+export async function loadOrders(trx: Trx, orderIds: string[]): Promise<Map<string, OrderRecord>> {
+  const ids = [...new Set(orderIds)].sort();
+  await sql`select id from orders where id = any (${ids}::text[]) order by id for update`.execute(trx);
+  const rows = await trx
+    .selectFrom('orders as o')
+    .selectAll('o')
+    .select(childrenJson({ refunds: false, events: false }))
+    .where(sql<boolean>`o.id = any (${ids}::text[])`)
+    .execute();
+  return new Map(rows.map((row) => [row.id, toRecord(row as unknown as LoadedRow)]));
 }
 
 async function lockOrder(db: Db | Trx, orderId: string): Promise<void> {
@@ -121,37 +138,4 @@ export function serviceTimes(lines: LineRow[]): { startsAt: Date | null; endsAt:
     startsAt: starts.length ? new Date(Math.min(...starts.map((d) => d.getTime()))) : null,
     endsAt: ends.length ? new Date(Math.max(...ends.map((d) => d.getTime()))) : null,
   };
-}
-
-/** The statement writing the working copy's order row back (lines and payments are written as they change). */
-export function orderUpdate(qc: QueryCreator<Database>, order: OrderRow) {
-  return qc
-    .updateTable('orders')
-    .set({
-      state: order.state,
-      awaiting: order.awaiting,
-      starts_at: order.starts_at,
-      ends_at: order.ends_at,
-      subtotal: order.subtotal,
-      service_fee: order.service_fee,
-      paid: order.paid,
-      refunded: order.refunded,
-      service_fee_refunded: order.service_fee_refunded,
-      comment: order.comment,
-      proposal: jsonOrNull(order.proposal),
-      cancellation: jsonOrNull(order.cancellation),
-      claim: jsonOrNull(order.claim),
-      review: jsonOrNull(order.review),
-      last_edit_by: order.last_edit_by,
-      last_edit_at: order.last_edit_at,
-      entered_state_at: order.entered_state_at,
-      closed_at: order.closed_at,
-      updated_at: order.updated_at,
-    })
-    .where('id', '=', order.id)
-    .returning('id');
-}
-
-export function jsonOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
 }

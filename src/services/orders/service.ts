@@ -2,18 +2,17 @@
 // fire a due deadline, pay out. Routes call these; the engine does the work.
 import type { Db, Store, Trx } from '../../store/db.js';
 import type { RawBuilder } from 'kysely';
-import { IdempotencyKeyTaken, SettleError, notFound } from '../../domain/errors.js';
+import { IdempotencyKeyTaken, notFound } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
-import { platform, providerPayable } from '../../ledger/accounts.js';
 import type { DueDeadline } from '../../scheduler/deadlines.js';
-import { setDeadline } from '../../scheduler/deadlines.js';
-import { SYSTEM_ACTOR, type Actor } from '../context.js';
+import type { Actor } from '../context.js';
 import { toPage, type Page, type PageRequest } from '../pagination.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { createOrder, type CreateOrderInput } from './create.js';
-import { PAYOUT_DEADLINE, processActorOf, runTransition } from './engine.js';
+import { processActorOf, runTransition } from './engine.js';
 import { buildView, eventView, listOrderIds, orderView, type EventView, type OrderView } from './views.js';
 import { loadOrder, policiesOf, type OrderExtras } from './records.js';
+import { DeadlineFiring } from './firing.js';
 import { cardRefundable } from './money.js';
 
 /**
@@ -65,10 +64,14 @@ class DryRun extends Error {
 }
 
 export class OrderService {
+  private readonly firing: DeadlineFiring;
+
   constructor(
     private readonly deps: TransitionDeps,
-    private readonly onDeadlineError: (err: unknown, deadline: DueDeadline) => void = () => {},
-  ) {}
+    onDeadlineError: (err: unknown, deadline: DueDeadline) => void = () => {},
+  ) {
+    this.firing = new DeadlineFiring(deps, onDeadlineError);
+  }
 
   private get store(): Store {
     return this.deps.s.store;
@@ -171,101 +174,14 @@ export class OrderService {
     });
   }
 
-  /**
-   * Fires one claimed deadline in its own transaction. It re-reads the deadline under the
-   * order's lock: if the order moved on (other transition, other time) it does nothing.
-   * Returns the order's next deadline, so a sweep can fire it in turn if it is due already.
-   */
-  async fireDeadline(d: DueDeadline): Promise<DueDeadline | null> {
-    try {
-      return await this.store.transaction(async (trx) => {
-        // The order locked and loaded once: its deadline row, read under the lock, says
-        // whether this firing is still current; the transition then works on the same record.
-        const rec = await loadOrder(trx, d.orderId, { lock: true });
-        const current = rec.deadline;
-        if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
-        if (d.transition === PAYOUT_DEADLINE) {
-          await this.payOut(trx, d.orderId, d.dueAt);
-          return null;
-        }
-        const ctx = await runTransition(this.deps, trx, {
-          orderId: d.orderId,
-          transition: d.transition,
-          actor: SYSTEM_ACTOR,
-          params: {},
-          idempotencyKey: `deadline:${d.orderId}:${d.transition}:${d.dueAt.toISOString()}`,
-          now: d.dueAt,
-          record: rec,
-        });
-        const next = ctx.nextDeadline;
-        return next ? { orderId: d.orderId, transition: next.transition, dueAt: next.at } : null;
-      });
-    } catch (err) {
-      // A deadline that cannot fire must not block the sweep forever: drop it and say so.
-      this.onDeadlineError(err, d);
-      await this.store.transaction(async (trx) => {
-        const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).forUpdate().executeTakeFirst();
-        if (current && current.transition === d.transition && current.due_at.getTime() === d.dueAt.getTime()) {
-          await setDeadline(trx, d.orderId, null);
-          await trx
-            .insertInto('order_events')
-            .values({
-              id: newId('event'),
-              order_id: d.orderId,
-              type: 'order.deadline_failed',
-              transition: d.transition,
-              actor: 'system',
-              from_state: null,
-              to_state: null,
-              reason: err instanceof SettleError ? err.code : 'internal_error',
-              payload: JSON.stringify({ dueAt: d.dueAt.toISOString(), message: (err as Error).message }),
-              created_at: d.dueAt,
-            })
-            .execute();
-        }
-      });
-      return null;
-    }
+  /** Fires one claimed deadline in its own transaction (see firing.ts). */
+  fireDeadline(d: DueDeadline): Promise<DueDeadline | null> {
+    return this.firing.fireOne(d);
   }
 
-  /** The provider's payout for an order, due payoutDelayDays after close: payable → paid out. */
-  private async payOut(trx: Trx, orderId: string, now: Date): Promise<void> {
-    const payout = await trx.selectFrom('payouts').selectAll().where('order_id', '=', orderId).where('status', '=', 'scheduled').forUpdate().executeTakeFirst();
-    if (!payout) {
-      await setDeadline(trx, orderId, null);
-      return;
-    }
-    const txn = await this.deps.s.ledger.post(trx, {
-      type: 'payout',
-      currency: payout.currency,
-      postings: [
-        { account: providerPayable(payout.provider_id, payout.currency), amountMinor: -Number(payout.amount) },
-        { account: platform('payouts_sent', payout.currency), amountMinor: Number(payout.amount) },
-      ],
-      actor: 'system',
-      memo: `Payout ${payout.id}`,
-      providerId: payout.provider_id,
-      orderId,
-      cause: { type: 'payout', id: payout.id },
-      createdAt: now,
-    });
-    await trx.updateTable('payouts').set({ status: 'paid', paid_at: now, transaction_id: txn.id }).where('id', '=', payout.id).execute();
-    await trx
-      .insertInto('order_events')
-      .values({
-        id: newId('event'),
-        order_id: orderId,
-        type: 'payout.paid',
-        transition: null,
-        actor: 'system',
-        from_state: null,
-        to_state: null,
-        reason: null,
-        payload: JSON.stringify({ payoutId: payout.id, amount: Number(payout.amount), providerId: payout.provider_id }),
-        created_at: now,
-      })
-      .execute();
-    await setDeadline(trx, orderId, null);
+  /** Fires a batch of claimed deadlines in one transaction, or one by one if any fails (see firing.ts). */
+  fireDeadlines(batch: DueDeadline[]): Promise<Array<DueDeadline | null>> {
+    return this.firing.fireMany(batch);
   }
 
   async listEvents(db: Db, filter: { orderId?: string | undefined; type?: string | undefined }, page: PageRequest): Promise<Page<EventView>> {

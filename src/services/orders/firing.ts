@@ -1,0 +1,157 @@
+// Firing due deadlines. A firing re-reads the order's deadline under the order's lock, so
+// one whose order moved on (another transition, another time) does nothing, and runs the
+// declared transition as the system at the deadline's due time.
+//
+// A sweep fires a batch in one transaction: the orders locked and loaded together (two
+// statements), each transition run on its record, and all of them written in one
+// statement (writes.ts). If any firing in the batch fails, the batch rolls back and its
+// deadlines fire one by one, each in its own transaction, so the good ones still go
+// through and the bad one is dropped and recorded on its order.
+import { SettleError } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { platform, providerPayable } from '../../ledger/accounts.js';
+import { setDeadline, type DueDeadline } from '../../scheduler/deadlines.js';
+import type { Store, Trx } from '../../store/db.js';
+import { SYSTEM_ACTOR } from '../context.js';
+import type { TransitionDeps } from './context.js';
+import { PAYOUT_DEADLINE, runTransition } from './engine.js';
+import { loadOrder, loadOrders, type OrderRecord } from './records.js';
+import { writeTransitions, MAX_WRITES_PER_STATEMENT, type TransitionWrite } from './writes.js';
+
+export class DeadlineFiring {
+  constructor(
+    private readonly deps: TransitionDeps,
+    private readonly onError: (err: unknown, deadline: DueDeadline) => void,
+  ) {}
+
+  private get store(): Store {
+    return this.deps.s.store;
+  }
+
+  /** Fires one deadline in its own transaction; returns the order's next deadline, if any. */
+  async fireOne(d: DueDeadline): Promise<DueDeadline | null> {
+    try {
+      return await this.store.transaction(async (trx) => this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null));
+    } catch (err) {
+      await this.recordFailure(d, err);
+      return null;
+    }
+  }
+
+  /**
+   * Fires a batch (each order at most once) in one transaction, in the batch's order;
+   * returns each one's next deadline in the same order. Falls back to fireOne per deadline
+   * if anything in the batch fails.
+   */
+  async fireMany(batch: DueDeadline[]): Promise<Array<DueDeadline | null>> {
+    if (batch.length > MAX_WRITES_PER_STATEMENT) throw new Error(`fireMany: ${batch.length} deadlines exceed ${MAX_WRITES_PER_STATEMENT}`);
+    if (batch.length > 1 && new Set(batch.map((d) => d.orderId)).size === batch.length) {
+      try {
+        return await this.store.transaction(async (trx) => {
+          const records = await loadOrders(trx, batch.map((d) => d.orderId));
+          const writes: TransitionWrite[] = [];
+          const next: Array<DueDeadline | null> = [];
+          for (const d of batch) {
+            const rec = records.get(d.orderId);
+            if (!rec) throw new Error(`order ${d.orderId} of a due deadline does not exist`);
+            next.push(await this.fireIn(trx, d, rec, writes));
+          }
+          await writeTransitions(trx, writes);
+          return next;
+        });
+      } catch {
+        // Fall through: one by one, so the failure is pinned on its own order.
+      }
+    }
+    const next: Array<DueDeadline | null> = [];
+    for (const d of batch) next.push(await this.fireOne(d));
+    return next;
+  }
+
+  /** The firing itself, on the locked record; with `writes`, the transition's write is collected there. */
+  private async fireIn(trx: Trx, d: DueDeadline, rec: OrderRecord, writes: TransitionWrite[] | null): Promise<DueDeadline | null> {
+    const current = rec.deadline;
+    if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
+    if (d.transition === PAYOUT_DEADLINE) {
+      await this.payOut(trx, d.orderId, d.dueAt);
+      return null;
+    }
+    const ctx = await runTransition(this.deps, trx, {
+      orderId: d.orderId,
+      transition: d.transition,
+      actor: SYSTEM_ACTOR,
+      params: {},
+      idempotencyKey: `deadline:${d.orderId}:${d.transition}:${d.dueAt.toISOString()}`,
+      now: d.dueAt,
+      record: rec,
+      ...(writes ? { defer: writes } : {}),
+    });
+    const next = ctx.nextDeadline;
+    return next ? { orderId: d.orderId, transition: next.transition, dueAt: next.at } : null;
+  }
+
+  /** A deadline that cannot fire must not block the sweep forever: drop it and say so on the order. */
+  private async recordFailure(d: DueDeadline, err: unknown): Promise<void> {
+    this.onError(err, d);
+    await this.store.transaction(async (trx) => {
+      const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).forUpdate().executeTakeFirst();
+      if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return;
+      await setDeadline(trx, d.orderId, null);
+      await trx
+        .insertInto('order_events')
+        .values({
+          id: newId('event'),
+          order_id: d.orderId,
+          type: 'order.deadline_failed',
+          transition: d.transition,
+          actor: 'system',
+          from_state: null,
+          to_state: null,
+          reason: err instanceof SettleError ? err.code : 'internal_error',
+          payload: JSON.stringify({ dueAt: d.dueAt.toISOString(), message: (err as Error).message }),
+          created_at: d.dueAt,
+        })
+        .execute();
+    });
+  }
+
+  /** The provider's payout for an order, due payoutDelayDays after close: payable → paid out. */
+  private async payOut(trx: Trx, orderId: string, now: Date): Promise<void> {
+    const payout = await trx.selectFrom('payouts').selectAll().where('order_id', '=', orderId).where('status', '=', 'scheduled').forUpdate().executeTakeFirst();
+    if (!payout) {
+      await setDeadline(trx, orderId, null);
+      return;
+    }
+    const txn = await this.deps.s.ledger.post(trx, {
+      type: 'payout',
+      currency: payout.currency,
+      postings: [
+        { account: providerPayable(payout.provider_id, payout.currency), amountMinor: -Number(payout.amount) },
+        { account: platform('payouts_sent', payout.currency), amountMinor: Number(payout.amount) },
+      ],
+      actor: 'system',
+      memo: `Payout ${payout.id}`,
+      providerId: payout.provider_id,
+      orderId,
+      cause: { type: 'payout', id: payout.id },
+      createdAt: now,
+    });
+    await trx.updateTable('payouts').set({ status: 'paid', paid_at: now, transaction_id: txn.id }).where('id', '=', payout.id).execute();
+    await trx
+      .insertInto('order_events')
+      .values({
+        id: newId('event'),
+        order_id: orderId,
+        type: 'payout.paid',
+        transition: null,
+        actor: 'system',
+        from_state: null,
+        to_state: null,
+        reason: null,
+        payload: JSON.stringify({ payoutId: payout.id, amount: Number(payout.amount), providerId: payout.provider_id }),
+        created_at: now,
+      })
+      .execute();
+    await setDeadline(trx, orderId, null);
+  }
+}

@@ -1,0 +1,67 @@
+// Writing transitions back: the order rows, the lines whose status changed, the events
+// (history and outbox) and each order's next deadline, for one transition or for a whole
+// batch of deadline firings, in one statement of one fixed shape. The rows travel as JSON
+// arrays (jsonb_populate_recordset), so the statement text does not depend on how many
+// orders it writes and stays one prepared statement.
+import { sql, type RawBuilder } from 'kysely';
+import type { Trx } from '../../store/db.js';
+import type { LineRow, OrderRow } from './records.js';
+import type { EventRow } from './views.js';
+
+export interface TransitionWrite {
+  order: OrderRow;
+  event: EventRow;
+  /** The order's deadline from now on; null removes it. */
+  deadline: { transition: string; at: Date } | null;
+  /** Lines whose status the transition changed (status, done_at, cancelled_at are written). */
+  lines: LineRow[];
+}
+
+/** Upper bound on one write, so a runaway batch fails loudly instead of building a huge statement. */
+export const MAX_WRITES_PER_STATEMENT = 1_000;
+
+/**
+ * Writes the transitions in one statement, with `companion` (e.g. the request's idempotency
+ * record) in it too; returns how many rows the companion wrote.
+ */
+export async function writeTransitions(trx: Trx, writes: TransitionWrite[], companion: RawBuilder<unknown> | null = null): Promise<number> {
+  if (writes.length === 0 && !companion) return 0;
+  if (writes.length > MAX_WRITES_PER_STATEMENT) throw new Error(`writeTransitions: ${writes.length} writes exceed ${MAX_WRITES_PER_STATEMENT}`);
+  const ids = new Set(writes.map((w) => w.order.id));
+  // UPDATE … FROM with one order twice would apply one of them at random.
+  if (ids.size !== writes.length) throw new Error('writeTransitions: an order appears twice in one write');
+  const orders = writes.map((w) => w.order);
+  const lines = writes.flatMap((w) => w.lines.map((l) => ({ id: l.id, status: l.status, done_at: l.done_at, cancelled_at: l.cancelled_at })));
+  const events = writes.map((w) => w.event);
+  const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
+  const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
+  const result = await sql<{ companion_rows: number }>`
+    with dd as (
+      delete from deadlines where order_id = any (${removed}::text[])),
+    du as (
+      insert into deadlines (order_id, transition, due_at, lease_until, lease_owner)
+      select x.order_id, x.transition, x.due_at, null, null
+      from jsonb_populate_recordset(null::deadlines, ${JSON.stringify(deadlines)}::jsonb) x
+      on conflict (order_id) do update
+        set transition = excluded.transition, due_at = excluded.due_at, lease_until = null, lease_owner = null),
+    o as (
+      update orders o set
+        state = x.state, awaiting = x.awaiting, starts_at = x.starts_at, ends_at = x.ends_at,
+        subtotal = x.subtotal, service_fee = x.service_fee, paid = x.paid, refunded = x.refunded,
+        service_fee_refunded = x.service_fee_refunded, comment = x.comment, proposal = x.proposal,
+        cancellation = x.cancellation, claim = x.claim, review = x.review, last_edit_by = x.last_edit_by,
+        last_edit_at = x.last_edit_at, entered_state_at = x.entered_state_at, closed_at = x.closed_at,
+        updated_at = x.updated_at
+      from jsonb_populate_recordset(null::orders, ${JSON.stringify(orders)}::jsonb) x
+      where o.id = x.id),
+    l as (
+      update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at
+      from jsonb_populate_recordset(null::order_lines, ${JSON.stringify(lines)}::jsonb) x
+      where l.id = x.id),
+    e as (
+      insert into order_events (id, order_id, type, transition, actor, from_state, to_state, reason, payload, created_at)
+      select x.id, x.order_id, x.type, x.transition, x.actor, x.from_state, x.to_state, x.reason, x.payload, x.created_at
+      from jsonb_populate_recordset(null::order_events, ${JSON.stringify(events)}::jsonb) x)
+    ${companion ? sql`, k as (${companion} returning 1) select (select count(*) from k)::int as companion_rows` : sql`select 0 as companion_rows`}`.execute(trx);
+  return result.rows[0]?.companion_rows ?? 0;
+}

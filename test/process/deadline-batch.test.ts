@@ -1,0 +1,219 @@
+// The batched firing path (a sweep fires up to `perTransaction` deadlines in one
+// transaction, see src/services/orders/firing.ts) must leave exactly what firing them one
+// by one leaves. Two databases get the same business, built the same way through the
+// API: orders waiting for confirmation (one with seats in a slot), for payment, paid and
+// ended, done and waiting for the customer's confirmation. The clock jumps 40 days without
+// firing; one database then fires serially, one deadline per transaction (what the test
+// clock does), the other with the runner's batches in lanes, so chains (auto-done →
+// auto-close → payout) run across several claims and chunks. Every order, seat count,
+// balance and event history must match, and both ledgers check clean.
+//
+// Then the failure path: a batch holding one order that cannot fire rolls back and fires
+// one by one, so the others go through once and the bad one is recorded on its order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { DeadlineRunner, type DueDeadline } from '../../src/scheduler/deadlines.js';
+import type { SandboxClock } from '../../src/scheduler/clock.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { DAY, HOUR, freezeClock, isoIn } from '../helpers/booking.js';
+
+const T0 = new Date('2031-01-06T09:00:00.000Z');
+
+interface Business {
+  h: Harness;
+  orderIds: string[];
+  customerIds: string[];
+  providerIds: string[];
+  slotId: string;
+}
+
+async function ok(p: Promise<{ status: number; body: any }>, what: string) {
+  const r = await p;
+  expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(200);
+  return r.body;
+}
+
+/** The same business on any harness: a fixed sequence of API calls, at fixed times. */
+async function buildBusiness(h: Harness): Promise<Business> {
+  await freezeClock(h, T0.toISOString());
+  const providers = [await h.provider(), await h.provider()];
+  const customers = [await h.customer({ credit: 500_000 }), await h.customer({ credit: 500_000 }), await h.customer({ credit: 500_000 })];
+  const service = await ok(
+    h.post('/v1/services', {
+      name: 'Group class',
+      providerId: providers[0]!.id,
+      unitAmount: 2_500,
+      currency: 'USD',
+      slots: [{ startsAt: isoIn(T0, 6 * DAY), endsAt: isoIn(T0, 6 * DAY + HOUR), capacity: 5 }],
+    }),
+    'service',
+  );
+  const slotId: string = service.slots[0].id;
+  const orderIds: string[] = [];
+  const book = async (c: number, p: number, startsIn: number, unitAmount: number) => {
+    const order = await ok(
+      h.post(
+        '/v1/orders',
+        {
+          process: 'booking',
+          customerId: customers[c]!.id,
+          providerId: providers[p]!.id,
+          currency: 'USD',
+          lines: [{ description: 'Session', quantity: 1, unitAmount, startsAt: isoIn(T0, startsIn), endsAt: isoIn(T0, startsIn + HOUR) }],
+        },
+        { key: customers[c]!.key },
+      ),
+      'book',
+    );
+    orderIds.push(order.id);
+    return order.id as string;
+  };
+  const confirm = (id: string, p: number) => ok(h.post(`/v1/orders/${id}/confirm`, {}, { key: providers[p]!.key }), 'confirm');
+  const pay = (id: string, c: number) => ok(h.post(`/v1/orders/${id}/pay`, { useAccountCredit: true }, { key: customers[c]!.key }), 'pay');
+
+  // Waiting for the provider's confirmation (expire_confirmation), one of them with seats.
+  for (let i = 0; i < 4; i++) await book(i % 3, i % 2, 4 * DAY + i * HOUR, 10_000 + i * 111);
+  orderIds.push(
+    (
+      await ok(
+        h.post('/v1/orders', { process: 'booking', customerId: customers[0]!.id, providerId: providers[0]!.id, currency: 'USD', lines: [{ slotId, quantity: 2, participantName: 'Ann' }] }, { key: customers[0]!.key }),
+        'book seats',
+      )
+    ).id,
+  );
+  // Confirmed, never paid (expire_payment).
+  for (let i = 0; i < 4; i++) await confirm(await book(i % 3, i % 2, 5 * DAY + i * HOUR, 7_000 + i * 37), i % 2);
+  // Paid; the service starts in 3 days and ends an hour later (auto_done, auto_close, payout).
+  for (let i = 0; i < 6; i++) {
+    const id = await book(i % 3, i % 2, 3 * DAY + i * 60, 20_000 + i * 1_001);
+    await confirm(id, i % 2);
+    await pay(id, i % 3);
+  }
+  // Paid, then marked done after its start (waiting for the customer; auto_close later).
+  const started: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = await book(i % 3, (i + 1) % 2, 2 * DAY + i * 60, 15_000 + i * 7);
+    await confirm(id, (i + 1) % 2);
+    await pay(id, i % 3);
+    started.push(id);
+  }
+  await (h.app.sandboxClock as SandboxClock).setTo(new Date(T0.getTime() + (2 * DAY + 2 * HOUR) * 1000));
+  // Now after their start (DAY and HOUR are seconds); mark them done.
+  for (const [i, id] of started.entries()) await ok(h.post(`/v1/orders/${id}/mark-done`, {}, { key: providers[(i + 1) % 2]!.key }), 'mark done');
+  return { h, orderIds, customerIds: customers.map((c) => c.id), providerIds: providers.map((p) => p.id), slotId };
+}
+
+/** What the deadlines left, keyed by position (ids differ between the two databases). */
+async function outcome(b: Business) {
+  const orders = [];
+  for (const id of b.orderIds) {
+    const o = (await b.h.get(`/v1/orders/${id}`)).body;
+    orders.push({
+      state: o.state,
+      awaiting: o.awaiting,
+      amounts: o.amounts,
+      deadline: o.deadline,
+      lines: o.lines.map((l: any) => ({ status: l.status, refunded: l.refunded })),
+      events: o.events.map((e: any) => [e.type, e.from, e.to, e.createdAt, e.reason]),
+    });
+  }
+  const customers = [];
+  for (const id of b.customerIds) customers.push((await b.h.get(`/v1/customers/${id}`)).body.balances);
+  const providers = [];
+  for (const id of b.providerIds) providers.push((await b.h.get(`/v1/providers/${id}`)).body.payableBalances);
+  const slot = await sql<{ booked: number }>`select booked from slots where id = ${b.slotId}`.execute(b.h.app.services.store.db);
+  const events = await sql<{ n: number }>`select count(*)::int as n from order_events`.execute(b.h.app.services.store.db);
+  return { orders, customers, providers, seats: slot.rows[0]?.booked, events: events.rows[0]?.n };
+}
+
+let serial: Business;
+let batched: Business;
+
+beforeAll(async () => {
+  serial = await buildBusiness(await startHarness({ poolSize: 8 }));
+  batched = await buildBusiness(await startHarness({ poolSize: 8 }));
+}, 120_000);
+
+afterAll(async () => {
+  await serial?.h.close();
+  await batched?.h.close();
+});
+
+describe('batched deadline firing', () => {
+  it('leaves every order, seat, balance and event exactly as firing one by one does', async () => {
+    const later = new Date(T0.getTime() + 40 * DAY * 1000);
+    for (const b of [serial, batched]) await (b.h.app.sandboxClock as SandboxClock).setTo(later);
+    const before = await outcome(batched);
+    expect(before).toEqual(await outcome(serial));
+    expect(before.seats).toBe(2);
+
+    const fired = await serial.h.app.deadlines.runAllDue();
+    const app = batched.h.app;
+    let chunks = 0;
+    const runner = new DeadlineRunner(app.services.store, (d) => app.orders.fireDeadline(d), () => app.services.clock.now(), 'test-batch', {
+      batchSize: 7,
+      perTransaction: 3,
+      fireMany: (batch) => {
+        chunks++;
+        return app.orders.fireDeadlines(batch);
+      },
+    });
+    expect(await runner.runDue()).toBe(fired);
+    expect(chunks).toBeGreaterThan(3);
+
+    const after = await outcome(batched);
+    expect(after).toEqual(await outcome(serial));
+    // The jump fired something of every kind: expiries, auto-done, auto-close and payouts.
+    const states = after.orders.map((o) => o.state);
+    expect(states.filter((s) => s === 'cancelled')).toHaveLength(9);
+    expect(states.filter((s) => s === 'closed')).toHaveLength(9);
+    expect(after.seats).toBe(0);
+    expect(after.events).toBeGreaterThan(before.events! + 9 + 9 * 2);
+    expect(after.orders.every((o) => o.deadline === null)).toBe(true);
+    for (const b of [serial, batched]) expect((await b.h.check()).ok).toBe(true);
+  });
+
+  it('a batch with an order that cannot fire falls back to one by one: the rest fire once, the bad one is recorded', async () => {
+    const h = batched.h;
+    const app = h.app;
+    const start = app.services.clock.now();
+    const p = { customer: await h.customer({ credit: 100_000 }), provider: await h.provider() };
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const order = await ok(
+        h.post(
+          '/v1/orders',
+          { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines: [{ description: 'S', quantity: 1, unitAmount: 1_000, startsAt: isoIn(start, 10 * DAY), endsAt: isoIn(start, 10 * DAY + HOUR) }] },
+          { key: p.customer.key },
+        ),
+        'book',
+      );
+      ids.push(order.id);
+    }
+    // An order running a process this code does not know cannot fire.
+    await sql`update orders set process_version = '0.0.0-unknown' where id = ${ids[2]}`.execute(app.services.store.db);
+    const due: DueDeadline[] = (await sql<{ order_id: string; transition: string; due_at: Date }>`
+      select order_id, transition, due_at from deadlines where order_id = any(${ids}::text[]) order by due_at`.execute(app.services.store.db)).rows.map((r) => ({
+      orderId: r.order_id,
+      transition: r.transition,
+      dueAt: r.due_at,
+    }));
+    expect(due).toHaveLength(5);
+    // One of them is stale by the time the batch fires: its order moved on (cancelled).
+    await ok(h.post(`/v1/orders/${ids[4]}/cancel`, {}, { key: p.customer.key }), 'cancel');
+    await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 2 * DAY * 1000));
+    const next = await app.orders.fireDeadlines(due);
+    expect(next).toEqual([null, null, null, null, null]);
+    const events = await sql<{ order_id: string; type: string }>`select order_id, type from order_events where order_id = any(${ids}::text[]) and type <> 'order.create' and type <> 'order.cancel'`.execute(app.services.store.db);
+    const byOrder = (id: string) => events.rows.filter((e) => e.order_id === id).map((e) => e.type);
+    expect(byOrder(ids[0]!)).toEqual(['order.expire_confirmation']);
+    expect(byOrder(ids[1]!)).toEqual(['order.expire_confirmation']);
+    expect(byOrder(ids[2]!)).toEqual(['order.deadline_failed']);
+    expect(byOrder(ids[3]!)).toEqual(['order.expire_confirmation']);
+    // Firing the same batch again changes nothing: every deadline in it is gone or stale.
+    expect(await app.orders.fireDeadlines(due)).toEqual([null, null, null, null, null]);
+    const again = await sql<{ n: number }>`select count(*)::int as n from order_events where order_id = any(${ids}::text[])`.execute(app.services.store.db);
+    expect(again.rows[0]!.n).toBe(events.rows.length + 5 + 1);
+    expect((await h.check()).ok).toBe(true);
+  });
+});
