@@ -3,7 +3,7 @@
 // at that time (like Stripe test clocks), only ever moving forward. The frozen time is
 // stored in the database so it survives restarts and is shared by all processes.
 import { sql } from 'kysely';
-import type { Store } from '../store/db.js';
+import type { Db, Store, Trx } from '../store/db.js';
 import { badRequest } from '../domain/errors.js';
 
 export interface Clock {
@@ -32,6 +32,14 @@ export class SandboxClock implements Clock {
   }
 
   async setTo(target: Date): Promise<Date> {
+    return this.adopt(await this.write(this.store.db, target));
+  }
+
+  /**
+   * Writes the new frozen time in `db` (a request's transaction, with its idempotency
+   * record) without moving this process's clock; `adopt` the result once it has committed.
+   */
+  async write(db: Db | Trx, target: Date): Promise<Date> {
     const targetMs = target.getTime();
     if (!Number.isFinite(targetMs)) throw badRequest('parameter_invalid', 'to must be an ISO 8601 time');
     if (targetMs < this.now().getTime()) {
@@ -41,8 +49,13 @@ export class SandboxClock implements Clock {
     const row = await sql<{ frozen_at: Date }>`
       insert into sandbox_clock (id, frozen_at) values (1, ${new Date(targetMs).toISOString()})
       on conflict (id) do update set frozen_at = greatest(sandbox_clock.frozen_at, excluded.frozen_at)
-      returning frozen_at`.execute(this.store.db);
-    this.frozenAtMs = (row.rows[0] as { frozen_at: Date }).frozen_at.getTime();
+      returning frozen_at`.execute(db);
+    return (row.rows[0] as { frozen_at: Date }).frozen_at;
+  }
+
+  /** Moves this process's clock to a frozen time that was written (never back). */
+  adopt(frozenAt: Date): Date {
+    this.frozenAtMs = Math.max(this.frozenAtMs ?? 0, frozenAt.getTime());
     return this.now();
   }
 

@@ -452,3 +452,26 @@ describe('a person never overtakes a due deadline the sweep has not fired yet', 
     expect((await h.get(`/v1/orders/${order.body.id}`)).body).toMatchObject({ state: 'cancelled', cancellation: { reason: 'payment_expired' } });
   });
 });
+
+describe('the test clock honours Idempotency-Key', () => {
+  it('a retried "advance one day" moves the clock once and replays the first answer; another body with the key is 422', async () => {
+    const before = new Date((await h.get('/v1/test/clock')).body.now).getTime();
+    const first = await h.post('/v1/test/clock', { advanceSeconds: 86_400 }, { idem: 'clock-advance-once' });
+    expect(first.status).toBe(200);
+    expect(first.body.now).toBe(new Date(before + 86_400_000).toISOString());
+    const retried = await h.post('/v1/test/clock', { advanceSeconds: 86_400 }, { idem: 'clock-advance-once' });
+    expect(retried.status).toBe(200);
+    expect(retried.headers['idempotent-replayed']).toBe('true');
+    expect(retried.body).toEqual(first.body);
+    expect((await h.get('/v1/test/clock')).body.now).toBe(first.body.now);
+    const other = await h.post('/v1/test/clock', { advanceSeconds: 60 }, { idem: 'clock-advance-once' });
+    expect(other.status).toBe(422);
+    expect((await h.get('/v1/test/clock')).body.now).toBe(first.body.now);
+    // A refused move (backwards) changes nothing and is refused again on retry.
+    const back = await h.post('/v1/test/clock', { to: new Date(before).toISOString() }, { idem: 'clock-back' });
+    expect(back.status).toBe(400);
+    expect(back.body.error.code).toBe('clock_cannot_go_back');
+    expect((await h.post('/v1/test/clock', { to: new Date(before).toISOString() }, { idem: 'clock-back' })).body).toEqual(back.body);
+    expect((await h.get('/v1/test/clock')).body.now).toBe(first.body.now);
+  });
+});

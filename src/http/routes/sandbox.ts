@@ -19,7 +19,7 @@ function assertClockInRange(targetMs: number): void {
   if (targetMs > LATEST_CLOCK_MS) throw badRequest('clock_out_of_range', 'The test clock cannot go past 9999-12-31T23:59:59.999Z.');
 }
 
-export const sandboxRoutes: RouteModule = (server, app) => {
+export const sandboxRoutes: RouteModule = (server, app, idem) => {
   const clock = app.sandboxClock;
   if (!clock) return;
   server.get('/v1/test/clock', { schema: { tags: ['sandbox'], response: { 200: ClockView, ...errorResponses } } }, async () => ({
@@ -36,22 +36,33 @@ export const sandboxRoutes: RouteModule = (server, app) => {
         response: { 200: ClockView, ...errorResponses },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       requireAdmin(req.actor);
       const body = req.body as { advanceSeconds?: number; to?: string };
-      if (body.advanceSeconds !== undefined) {
-        assertClockInRange(clock.now().getTime() + body.advanceSeconds * 1000);
-        await clock.advance(body.advanceSeconds);
-      } else if (body.to !== undefined) {
-        assertClockInRange(Date.parse(body.to));
-        await clock.setTo(new Date(body.to));
-      } else {
-        throw badRequest('parameter_missing', 'Send advanceSeconds or to.');
-      }
-      // Every deadline due by the new time runs before we answer, also those a concurrent
-      // request or another process held while we swept.
-      await app.deadlines.runAllDue();
-      return { now: clock.now().toISOString(), frozen: clock.frozen };
+      // Like every POST it honours Idempotency-Key: a retried "advance 1 day" moves the clock once.
+      return idem.run(req, reply, async (trx) => {
+        let target: Date;
+        if (body.advanceSeconds !== undefined) {
+          target = new Date(clock.now().getTime() + body.advanceSeconds * 1000);
+        } else if (body.to !== undefined) {
+          target = new Date(body.to);
+        } else {
+          throw badRequest('parameter_missing', 'Send advanceSeconds or to.');
+        }
+        assertClockInRange(target.getTime());
+        const frozenAt = await clock.write(trx, target);
+        const view = { now: frozenAt.toISOString(), frozen: true };
+        return {
+          body: view,
+          // Once committed: this process moves to it, and every deadline due by then runs
+          // before we answer, also those a concurrent request or another process held.
+          after: async () => {
+            clock.adopt(frozenAt);
+            await app.deadlines.runAllDue();
+            return { now: clock.now().toISOString(), frozen: clock.frozen };
+          },
+        };
+      });
     },
   );
 };
