@@ -500,6 +500,36 @@ describe('guard refusals', () => {
     await refusedWith(h.post(`/v1/orders/${started.id}/proposal`, { comment: 'x' }, { key: keys.provider.key }), 409, 'service_started');
   });
 
+  it('starts_in_past: customers and providers book and move only what is still ahead; staff may record after the fact; proposal_changed: answer only the proposal seen', async () => {
+    const at = await now(h);
+    const pastLine = { description: 'Yesterday', quantity: 1, unitAmount: 5_000, startsAt: isoIn(at, -DAY), endsAt: isoIn(at, -DAY + HOUR) };
+    const body = { process: 'booking', customerId: keys.customer.id, providerId: keys.provider.id, currency: 'USD', lines: [pastLine] };
+    const counts = await h.counts();
+    await refusedWith(h.post('/v1/orders', body, { key: keys.customer.key }), 422, 'starts_in_past');
+    await refusedWith(h.post('/v1/orders', { ...body, lines: [{ ...pastLine, startsAt: isoIn(at, 0), endsAt: isoIn(at, HOUR) }] }, { key: keys.provider.key }), 422, 'starts_in_past');
+    expect(await h.counts()).toEqual(counts);
+    const recorded = await h.post('/v1/orders', body);
+    expect(recorded.status, JSON.stringify(recorded.body)).toBe(200);
+    // Edits and proposals may not move a session into the past either.
+    const o = await createBooking(3 * DAY);
+    await refusedWith(h.post(`/v1/orders/${o.id}/edit`, { startsAt: isoIn(at, -HOUR) }, { key: keys.customer.key }), 422, 'starts_in_past');
+    await ok(h.post(`/v1/orders/${o.id}/confirm`, {}, { key: keys.provider.key }), 'confirm');
+    await ok(h.post(`/v1/orders/${o.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: keys.customer.key }), 'pay');
+    await refusedWith(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, -HOUR) }, { key: keys.provider.key }), 422, 'starts_in_past');
+    const first = await ok(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, 2 * DAY) }, { key: keys.provider.key }), 'propose');
+    // The provider replaces the proposal while the customer reads the first one.
+    await advance(h, 60);
+    const second = await ok(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, 2 * DAY + HOUR) }, { key: keys.provider.key }), 'propose again');
+    const seen = first.body.proposal.proposedAt;
+    expect(second.body.proposal.proposedAt).not.toBe(seen);
+    const before = (await h.get(`/v1/orders/${o.id}`)).body;
+    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposedAt: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
+    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/decline`, { proposedAt: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
+    expect((await h.get(`/v1/orders/${o.id}`)).body).toEqual(before);
+    const accepted = await ok(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposedAt: second.body.proposal.proposedAt }, { key: keys.customer.key }), 'accept the one seen');
+    expect(accepted.body).toMatchObject({ proposal: null, startsAt: isoIn(at, 2 * DAY + HOUR) });
+  });
+
   it('reviews once; refunds within the refundable amount; card refunds within what the card can take back', async () => {
     const closed = shared.get('closed')!;
     await ok(h.post(`/v1/orders/${closed.id}/reviews`, { rating: 4 }, { key: keys.customer.key }), 'review');

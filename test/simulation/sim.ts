@@ -727,6 +727,8 @@ class Simulation {
     const who = rng.weighted({ customer: 50, provider: 30, admin: 20 });
     const now = this.now.getTime();
     const lines: Record<string, unknown>[] = [];
+    // Customers and providers book only what is ahead (starts_in_past); staff may record the past.
+    let startsInPast = false;
     let shape: string;
     const services = this.services.filter((s) => s.provider === provider);
     const futureSlots = services.flatMap((s) => s.slots.filter((sl) => sl.startsAt.getTime() > now));
@@ -740,6 +742,7 @@ class Simulation {
       const n = rng.weighted({ 1: 55, 2: 30, 3: 15 });
       shape = `${n} free line(s)`;
       const when = rng.weighted({ soon: 20, days: 50, later: 25, past: 3, exact: 2 });
+      startsInPast = when === 'past';
       let start =
         when === 'soon'
           ? now + rng.int(20, 6 * 60) * 60_000 // same day: the 5 h confirmation window
@@ -780,12 +783,14 @@ class Simulation {
     if (res.status === 200) {
       if (broken !== 'none' && broken !== 'other_customer' && broken !== 'bad_currency') fail(`create order (${broken}) was accepted`);
       if (broken === 'other_customer' && who === 'customer') fail('a customer created an order for another customer');
+      if (startsInPast && who !== 'admin') fail(`a ${who} booked a start in the past`);
       const ref: OrderRef = { id: res.body.id, label, customer: this.customers.findIndex((c) => c.id === res.body.customerId), provider };
       this.orders.push(ref);
       this.orderIndex.set(ref.id, this.orders.length - 1);
       this.note(`create ${label} (c${ref.customer}/p${provider}, ${shape}${broken !== 'none' ? `, ${broken}` : ''}) by ${who} → ${this.outcome(res)} total ${res.body.amounts.total}`);
     } else {
-      if (broken === 'none' && res.body?.error?.code !== 'slot_full') fail(`create order (valid, ${shape}) refused: ${this.outcome(res)} ${res.body?.error?.message}`);
+      const pastRefused = startsInPast && who !== 'admin' && res.status === 422 && res.body?.error?.code === 'starts_in_past';
+      if (broken === 'none' && !pastRefused && res.body?.error?.code !== 'slot_full') fail(`create order (valid, ${shape}) refused: ${this.outcome(res)} ${res.body?.error?.message}`);
       this.note(`create (c${customer}/p${provider}, ${shape}, ${broken}) by ${who} → ${this.outcome(res)}`);
     }
   }

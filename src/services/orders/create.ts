@@ -8,7 +8,7 @@ import { newId } from '../../domain/ids.js';
 import { getProcess, isProcessName, START } from '../../domain/process/index.js';
 import type { Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps } from './context.js';
-import { amountsFor, lineAmount } from './terms.js';
+import { amountsFor, lineAmount, refusePastStarts } from './terms.js';
 import { serviceTimes, type LineRow } from './records.js';
 import { runTransition, type TransitionRequest } from './engine.js';
 
@@ -67,6 +67,7 @@ export async function createOrder(
   const orderId = newId('order');
   const lines: LineRow[] = [];
   for (const [i, l] of input.lines.entries()) lines.push(await resolveLine(deps, trx, orderId, i, l, input));
+  refusePastStarts(lines, null, now, actor.role);
   const policies = await deps.s.settings.get(trx);
   const amounts = amountsFor(lines, policies);
   const times = serviceTimes(lines);

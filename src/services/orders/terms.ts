@@ -137,15 +137,41 @@ function changeOf(ctx: TransitionContext): TermsChange {
   return { startsAt: ctx.params.startsAt, endsAt: ctx.params.endsAt, lines: ctx.params.lines, comment: ctx.params.comment };
 }
 
+/**
+ * Customers and providers book what is still ahead: a line may not start at or before
+ * `now` unless it already did (`before`, for a change). Staff may record an order after
+ * the fact. Slot lines are checked after their slot's time is known.
+ */
+export function refusePastStarts(lines: LineRow[], before: LineRow[] | null, now: Date, role: string): void {
+  if (role !== 'customer' && role !== 'provider') return;
+  for (const l of lines) {
+    if (l.status !== 'open' || !l.starts_at || l.starts_at.getTime() > now.getTime()) continue;
+    const prev = before?.find((b) => b.id === l.id);
+    if (prev && prev.starts_at?.getTime() === l.starts_at.getTime()) continue;
+    throw ruleRefused('starts_in_past', `Line ${l.position} would start at ${l.starts_at.toISOString()}, which is not ahead of now (${now.toISOString()}).`, {
+      param: before ? 'startsAt' : `lines.${l.position}.startsAt`,
+    });
+  }
+}
+
+/** The lines as the transition's change leaves them (refused if a person moves one into the past). */
+function changedLines(ctx: TransitionContext): LineRow[] {
+  const next = linesAfter(ctx.rec.lines, changeOf(ctx));
+  refusePastStarts(next, ctx.rec.lines, ctx.now, ctx.role);
+  return next;
+}
+
 /** move_seats: works out the new lines and moves their seats; the apply_* action writes them. */
 export async function moveSeatsForChange(ctx: TransitionContext): Promise<void> {
-  const next = linesAfter(ctx.rec.lines, changeOf(ctx));
+  const next = changedLines(ctx);
   await moveSeats(ctx, ctx.rec.lines, next);
+  // A new slot brings its own time: check again now that it is known.
+  refusePastStarts(next, ctx.rec.lines, ctx.now, ctx.role);
   ctx.pendingLines = next;
 }
 
 function pendingLines(ctx: TransitionContext): LineRow[] {
-  return ctx.pendingLines ?? linesAfter(ctx.rec.lines, changeOf(ctx));
+  return ctx.pendingLines ?? changedLines(ctx);
 }
 
 /** An edit in confirmation: applies at once and the other party is awaited again. */
@@ -215,5 +241,5 @@ export async function releaseSeats(ctx: TransitionContext): Promise<void> {
 
 /** Proposed totals for the guard (price_not_increased) without recording anything. */
 export function proposedTotal(ctx: TransitionContext): number {
-  return amountsFor(linesAfter(ctx.rec.lines, changeOf(ctx)), policiesOf(ctx.rec.order)).total;
+  return amountsFor(changedLines(ctx), policiesOf(ctx.rec.order)).total;
 }
