@@ -1,6 +1,6 @@
 // The Fastify app: JSON API under /v1 with schema validation, bearer auth,
 // idempotency, Stripe-style errors, the generated OpenAPI document and /docs.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { createRequire } from 'node:module';
@@ -38,8 +38,8 @@ function makeAjv(coerceTypes: boolean): Ajv {
 
 type LazyValidator = ((data: unknown, context?: unknown) => boolean) & { errors?: ValidateFunction['errors']; schemaEnv?: unknown };
 
-function lazyValidator(compile: () => ValidateFunction): LazyValidator {
-  let compiled: ValidateFunction | undefined;
+function lazyValidator(compile: () => ValidateFunction, eager: boolean): LazyValidator {
+  let compiled: ValidateFunction | undefined = eager ? compile() : undefined;
   const validate: LazyValidator = (data, context) => {
     compiled ??= compile();
     const valid = compiled(data, context as Parameters<ValidateFunction>[1]) as boolean;
@@ -62,22 +62,24 @@ const defaultSerializerFactory: SerializerFactory = (() => {
   return selector();
 })();
 
-/** Fastify's default serializers, each compiled at its first use; one per schema object. */
-const lazySerializerFactory: SerializerFactory = (externalSchemas, serializerOpts) => {
-  const build = defaultSerializerFactory(externalSchemas, serializerOpts);
-  const bySchema = new WeakMap<object, Serialize>();
-  return (routeSchema) => {
-    let compiled: Serialize | undefined;
-    return (data) => {
-      if (!compiled) {
+/** Fastify's default serializers, each compiled at its first use (or at once, if eager); one per schema object. */
+const lazySerializerFactory =
+  (eager: boolean): SerializerFactory =>
+  (externalSchemas, serializerOpts) => {
+    const build = defaultSerializerFactory(externalSchemas, serializerOpts);
+    const bySchema = new WeakMap<object, Serialize>();
+    return (routeSchema) => {
+      let compiled: Serialize | undefined;
+      const compile = (): Serialize => {
         const schema = routeSchema.schema;
-        compiled = bySchema.get(schema);
-        if (!compiled) bySchema.set(schema, (compiled = build(routeSchema)));
-      }
-      return compiled(data);
+        let built = bySchema.get(schema);
+        if (!built) bySchema.set(schema, (built = build(routeSchema)));
+        return built;
+      };
+      if (eager) compiled = compile();
+      return (data) => (compiled ??= compile())(data);
     };
   };
-};
 
 // NUL and unpaired UTF-16 surrogates (with the u flag, a paired one is a single code
 // point and does not match) cannot be stored in PostgreSQL text or jsonb.
@@ -108,18 +110,41 @@ function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyR
   return reply.code(404).send({ error: { type: 'invalid_request_error', code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` } });
 }
 
-export async function buildHttpApp(app: App, options: { logger: Logger | false }): Promise<FastifyInstance> {
+/** One access-log line per request, when it completes (Fastify logs two: "incoming" and "completed"). */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10, keyId: request.actor?.keyId };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request');
+  }
+}
+
+export interface HttpAppOptions {
+  logger: Logger | false;
+  /**
+   * Compile every route's validators and serializers while the app is built instead of at
+   * first use (slower start; a broken schema fails at ready() rather than as a 500 on its
+   * first request). The schema test builds the app this way.
+   */
+  eagerSchemas?: boolean;
+}
+
+export async function buildHttpApp(app: App, options: HttpAppOptions): Promise<FastifyInstance> {
+  const eager = options.eagerSchemas ?? false;
   const common = { bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: 'x-request-id', return503OnClosing: true } as const;
   // Bodies are never coerced ("1500" is not an amount); query strings and params are.
   const bodyAjv = makeAjv(false);
   const queryAjv = makeAjv(true);
   const validatorCompiler = ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    lazyValidator(() => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+    lazyValidator(() => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema), eager);
   const server = Fastify({
     ...common,
     loggerInstance: (options.logger || undefined) as FastifyBaseLogger | undefined,
+    logController: new AccessLog(),
     // Both given here, so Fastify does not load its default Ajv compiler at all.
-    schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler) as never, buildSerializer: lazySerializerFactory as never } },
+    schemaController: { compilersFactory: { buildValidator: (() => validatorCompiler) as never, buildSerializer: lazySerializerFactory(eager) as never } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   server.setValidatorCompiler(validatorCompiler);
   server.setErrorHandler(errorHandler);
