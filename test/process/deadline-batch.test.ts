@@ -10,6 +10,9 @@
 //
 // Then the failure path: a batch holding one order that cannot fire rolls back and fires
 // one by one, so the others go through once and the bad one is recorded on its order.
+// And money under contention: three runners sweep paid orders of two providers at once
+// (on PostgreSQL in parallel lanes, their batches all posting to the same provider and
+// platform accounts): every order is done, closed and paid out exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DeadlineRunner, type DueDeadline } from '../../src/scheduler/deadlines.js';
@@ -214,6 +217,58 @@ describe('batched deadline firing', () => {
     expect(await app.orders.fireDeadlines(due)).toEqual([null, null, null, null, null]);
     const again = await sql<{ n: number }>`select count(*)::int as n from order_events where order_id = any(${ids}::text[])`.execute(app.services.store.db);
     expect(again.rows[0]!.n).toBe(events.rows.length + 5 + 1);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('three runners sweeping paid orders of two providers at once: each order done, closed and paid out exactly once', async () => {
+    const h = serial.h;
+    const app = h.app;
+    const start = app.services.clock.now();
+    const providers = [await h.provider(), await h.provider()];
+    const customer = await h.customer({ credit: 10_000_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 48; i++) {
+      const p = providers[i % 2]!;
+      const order = await ok(
+        h.post(
+          '/v1/orders',
+          { process: 'booking', customerId: customer.id, providerId: p.id, currency: 'USD', lines: [{ description: 'S', quantity: 1, unitAmount: 3_000 + i * 17, startsAt: isoIn(start, 3 * DAY + i * 60), endsAt: isoIn(start, 3 * DAY + i * 60 + HOUR) }] },
+          { key: customer.key },
+        ),
+        'book',
+      );
+      await ok(h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.key }), 'confirm');
+      await ok(h.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }, { key: customer.key }), 'pay');
+      ids.push(order.id);
+    }
+    const paid = await h.balance(customer.id);
+    await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 40 * DAY * 1000));
+    const runners = [0, 1, 2].map(
+      (i) =>
+        new DeadlineRunner(app.services.store, (d) => app.orders.fireDeadline(d), () => app.services.clock.now(), `test-contention-${i}`, {
+          batchSize: 20,
+          perTransaction: 6,
+          fireMany: (batch) => app.orders.fireDeadlines(batch),
+        }),
+    );
+    await Promise.all(runners.map((r) => r.runDue()));
+    const events = await sql<{ order_id: string; type: string; n: number }>`
+      select order_id, type, count(*)::int as n from order_events
+      where order_id = any(${ids}::text[]) and type in ('order.auto_done', 'order.auto_close', 'payout.paid', 'order.deadline_failed')
+      group by order_id, type`.execute(app.services.store.db);
+    expect(events.rows.filter((e) => e.type === 'order.deadline_failed')).toEqual([]);
+    for (const type of ['order.auto_done', 'order.auto_close', 'payout.paid']) {
+      const rows = events.rows.filter((e) => e.type === type);
+      expect(rows, type).toHaveLength(ids.length);
+      expect(rows.every((r) => r.n === 1), type).toBe(true);
+    }
+    const states = await sql<{ state: string; n: number }>`select state, count(*)::int as n from orders where id = any(${ids}::text[]) group by state`.execute(app.services.store.db);
+    expect(states.rows).toEqual([{ state: 'closed', n: ids.length }]);
+    const left = await sql<{ n: number }>`select count(*)::int as n from deadlines where order_id = any(${ids}::text[])`.execute(app.services.store.db);
+    expect(left.rows[0]!.n).toBe(0);
+    // The providers' payable went out as payouts: nothing owed, and the customer's money stayed spent.
+    for (const p of providers) expect((await h.get(`/v1/providers/${p.id}`)).body.payableBalances?.USD ?? 0).toBe(0);
+    expect(await h.balance(customer.id)).toBe(paid);
     expect((await h.check()).ok).toBe(true);
   });
 });
