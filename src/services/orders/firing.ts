@@ -15,7 +15,7 @@ import type { Store, Trx } from '../../store/db.js';
 import { SYSTEM_ACTOR } from '../context.js';
 import type { TransitionDeps } from './context.js';
 import { PAYOUT_DEADLINE, runTransition } from './engine.js';
-import { loadOrder, loadOrders, type OrderRecord } from './records.js';
+import { loadOrder, loadOrders, touchOrder, type OrderRecord } from './records.js';
 import { writeTransitions, MAX_WRITES_PER_STATEMENT, type TransitionWrite } from './writes.js';
 
 export class DeadlineFiring {
@@ -94,6 +94,8 @@ export class DeadlineFiring {
   private async recordFailure(d: DueDeadline, err: unknown): Promise<void> {
     this.onError(err, d);
     await this.store.transaction(async (trx) => {
+      // The order's lock first, as every transition takes it (and a new version, see touchOrder).
+      await touchOrder(trx, d.orderId);
       const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).forUpdate().executeTakeFirst();
       if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return;
       await setDeadline(trx, d.orderId, null);
@@ -117,6 +119,7 @@ export class DeadlineFiring {
 
   /** The provider's payout for an order, due payoutDelayDays after close: payable → paid out. */
   private async payOut(trx: Trx, orderId: string, now: Date): Promise<void> {
+    await touchOrder(trx, orderId);
     const payout = await trx.selectFrom('payouts').selectAll().where('order_id', '=', orderId).where('status', '=', 'scheduled').forUpdate().executeTakeFirst();
     if (!payout) {
       await setDeadline(trx, orderId, null);

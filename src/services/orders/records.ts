@@ -51,70 +51,96 @@ const childrenJson = (extras: { refunds: boolean; events: boolean }) => [
   ...(extras.events ? [sql`coalesce((select json_agg(e order by e.id) from order_events e where e.order_id = o.id), '[]')`.as('events_json')] : []),
 ];
 
-type LoadedRow = OrderRow & { lines_json: unknown; payments_json: unknown; deadline_json: unknown; refunds_json?: unknown; events_json?: unknown };
+type LoadedRow = OrderRow & {
+  lines_json: unknown;
+  payments_json: unknown;
+  deadline_json: unknown;
+  refunds_json?: unknown;
+  events_json?: unknown;
+  locked_version?: string;
+  read_version?: string;
+};
+type Extras = { refunds: boolean; events: boolean };
 
 /**
- * The order with its lines, payments and deadline. With `lock`, the order row is locked
- * first and the rest read after the lock is granted (a statement's own snapshot would
- * predate a change committed while it waited), so two statements; otherwise one.
+ * Locking and reading in one statement, and knowing whether that read is current. A
+ * `SELECT … FOR UPDATE` that finds the order changed by a transaction that committed after
+ * the statement began (it waited for that lock, or met the new version) returns the
+ * order's newest row, but its subqueries — the lines, payments, deadline — still read the
+ * statement's older snapshot. Every change to those rows also rewrites the order row (the
+ * transition's write), so comparing the locked row's version (xmin) with the one the
+ * snapshot sees tells the two cases apart; when they differ the order is read again, now
+ * under the lock, by a statement whose snapshot includes that change.
  */
+const versions = [sql<string>`o.xmin::text`.as('locked_version'), sql<string>`(select v.xmin::text from orders v where v.id = o.id)`.as('read_version')];
+
+function isCurrent(row: LoadedRow): boolean {
+  return row.locked_version === row.read_version;
+}
+
+function orderQuery(db: Db | Trx, extras: Extras) {
+  return db.selectFrom('orders as o').selectAll('o').select(childrenJson(extras));
+}
+
+/** One order read; with `lock`, locked and read in one statement (a second only if it had to wait for a change). */
+async function readOrder(db: Db | Trx, orderId: string, extras: Extras, lock: boolean): Promise<LoadedRow> {
+  const q = orderQuery(db, extras).where('o.id', '=', orderId);
+  const row = (lock ? await q.select(versions).forUpdate().executeTakeFirst() : await q.executeTakeFirst()) as LoadedRow | undefined;
+  if (!row) throw notFound('order', orderId);
+  if (!lock || isCurrent(row)) return row;
+  return (await orderQuery(db, extras).where('o.id', '=', orderId).executeTakeFirstOrThrow()) as unknown as LoadedRow;
+}
+
+/**
+ * Gives the order row a new version without changing it. Whatever changes an order's
+ * lines, payments or deadline without the transition's write of the order row (a payout,
+ * a deadline dropped as failed) calls this under the order's lock, so a reader that
+ * waited for that lock sees a new version and reads again (see readOrder).
+ */
+export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
+  await trx.updateTable('orders').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', orderId).execute();
+}
+
+/** The order with its lines, payments and deadline; with `lock`, under the order's row lock. */
 export async function loadOrder(db: Db | Trx, orderId: string, opts: { lock?: boolean } = {}): Promise<OrderRecord> {
-  if (opts.lock) await lockOrder(db, orderId);
-  return toRecord(await selectOrder(db, orderId, { refunds: false, events: false }));
+  return toRecord(await readOrder(db, orderId, { refunds: false, events: false }, opts.lock ?? false));
 }
 
 /**
  * Several orders, locked in id order (so two batches never deadlock on each other's
- * orders) and then loaded: two statements for any number. Orders that do not exist are
- * simply absent from the map.
+ * orders) and read in one statement (plus one for any that had to wait for a change).
+ * Orders that do not exist are simply absent from the map.
  */
 export async function loadOrders(trx: Trx, orderIds: string[]): Promise<Map<string, OrderRecord>> {
   const ids = [...new Set(orderIds)].sort();
-  await sql`select id from orders where id = any (${ids}::text[]) order by id for update`.execute(trx);
-  const rows = await trx
-    .selectFrom('orders as o')
-    .selectAll('o')
-    .select(childrenJson({ refunds: false, events: false }))
-    .where(sql<boolean>`o.id = any (${ids}::text[])`)
-    .execute();
-  return new Map(rows.map((row) => [row.id, toRecord(row as unknown as LoadedRow)]));
-}
-
-async function lockOrder(db: Db | Trx, orderId: string): Promise<void> {
-  const locked = await db.selectFrom('orders').select('id').where('id', '=', orderId).forUpdate().executeTakeFirst();
-  if (!locked) throw notFound('order', orderId);
+  const anyOf = (list: string[]) => sql<boolean>`o.id = any (${list}::text[])`;
+  const extras = { refunds: false, events: false };
+  const rows = (await orderQuery(trx, extras).select(versions).where(anyOf(ids)).orderBy('o.id').forUpdate().execute()) as unknown as LoadedRow[];
+  const stale = rows.filter((r) => !isCurrent(r)).map((r) => r.id);
+  const fresh = stale.length ? ((await orderQuery(trx, extras).where(anyOf(stale)).execute()) as unknown as LoadedRow[]) : [];
+  const byId = new Map<string, OrderRecord>();
+  for (const row of [...rows.filter(isCurrent), ...fresh]) byId.set(row.id, toRecord(row));
+  return byId;
 }
 
 /**
  * The record and what its view needs besides (refunds, events), in one statement; with
- * `lock`, after locking the order (for a transition that answers with the view).
+ * `lock`, under the order's row lock (for a transition that answers with the view).
  */
 export async function loadOrderForView(
   db: Db | Trx,
   orderId: string,
   opts: { lock?: boolean; events: boolean },
 ): Promise<OrderRecord & { extras: OrderExtras }> {
-  if (opts.lock) await lockOrder(db, orderId);
-  const row = await selectOrder(db, orderId, { refunds: true, events: opts.events });
+  const row = await readOrder(db, orderId, { refunds: true, events: opts.events }, opts.lock ?? false);
   return {
     ...toRecord(row),
     extras: { refunds: revive<RefundRow>(row.refunds_json, REFUND_TIMES).map(refundView), events: revive(row.events_json, EVENT_TIMES) },
   };
 }
 
-async function selectOrder(db: Db | Trx, orderId: string, extras: { refunds: boolean; events: boolean }): Promise<LoadedRow> {
-  const row = await db
-    .selectFrom('orders as o')
-    .selectAll('o')
-    .select(childrenJson(extras))
-    .where('o.id', '=', orderId)
-    .executeTakeFirst();
-  if (!row) throw notFound('order', orderId);
-  return row as unknown as LoadedRow;
-}
-
 function toRecord(row: LoadedRow): OrderRecord {
-  const { lines_json, payments_json, deadline_json, refunds_json: _r, events_json: _e, ...order } = row;
+  const { lines_json, payments_json, deadline_json, refunds_json: _r, events_json: _e, locked_version: _l, read_version: _v, ...order } = row;
   const deadline = (typeof deadline_json === 'string' ? JSON.parse(deadline_json) : deadline_json) as { transition: string; due_at: string } | null;
   return {
     order: { ...(order as OrderRow), paid: Number(order.paid), refunded: Number(order.refunded) },
