@@ -5,9 +5,9 @@ import { useState } from 'react';
 import { api } from '../../lib/api';
 import { useResource } from '../../lib/hooks';
 import { words } from '../../lib/format';
-import { Link } from '../../lib/router';
 import type { Page as ListPage, Transaction } from '../../lib/types';
-import { Loaded, Money, Section, TableWrap, Time, Empty } from '../../components/ui';
+import { Loaded, Section, Empty } from '../../components/ui';
+import { TransactionsTable } from '../TransactionsTable';
 import { RefundTransactionDialog, ReverseDialog } from './TransactionDialogs';
 
 const REVERSIBLE = new Set(['correction', 'charge', 'charge_refund']);
@@ -34,58 +34,32 @@ export function CustomerTransactions({ customerId, version, onChanged }: { custo
         {(page) =>
           page.data.length ? (
             <>
-              <TableWrap label="Transactions">
-                <thead>
-                  <tr>
-                    <th scope="col">Date</th>
-                    <th scope="col">Type</th>
-                    <th scope="col" className="num">
-                      Amount
-                    </th>
-                    <th scope="col">Details</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((t) => (
-                    <tr key={t.id} data-txn={t.id} data-type={t.type}>
-                      <td>
-                        <Time iso={t.createdAt} />
-                      </td>
-                      <td>{words(t.type)}</td>
-                      <td className="num">
-                        <Money minor={t.amount} currency={t.currency} signed />
-                      </td>
-                      <td>
-                        {t.memo ?? ''}
-                        {t.orderId ? (
-                          <>
-                            {' '}
-                            <Link to={`/admin/orders/${t.orderId}`}>order</Link>
-                          </>
-                        ) : null}
-                        {t.relatedTransactionId ? <span className="muted small"> · for {describe(page.data, t.relatedTransactionId)}</span> : null}
-                        {t.reverses ? <span className="muted small"> · reverses {describe(page.data, t.reverses)}</span> : null}
-                        {t.reversedBy ? <span className="badge badge-cancelled">Reversed</span> : null}
-                      </td>
-                      <td>
-                        <div className="row-actions">
-                        {(t.type === 'charge' || t.type === 'top_up') && !t.reversedBy ? (
-                          <button type="button" className="button-secondary" onClick={() => setRefunding(t)} aria-label={`Refund ${words(t.type).toLowerCase()}: ${t.memo ?? t.id}`}>
-                            Refund
-                          </button>
-                        ) : null}
-                        {REVERSIBLE.has(t.type) && !t.reversedBy ? (
-                          <button type="button" className="button-danger" onClick={() => setReversing(t)} aria-label={`Reverse ${words(t.type).toLowerCase()}: ${t.memo ?? t.id}`}>
-                            Reverse
-                          </button>
-                        ) : null}
-                        </div>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableWrap>
+              <TransactionsTable
+                rows={page.data}
+                orderLink={(orderId) => ({ href: `/admin/orders/${orderId}`, label: 'order' })}
+                rowAttributes={(t) => ({ 'data-txn': t.id, 'data-type': t.type })}
+                notes={(t) => (
+                  <>
+                    {t.relatedTransactionId ? <span className="muted small"> · for {describe(page.data, t.relatedTransactionId)}</span> : null}
+                    {t.reverses ? <span className="muted small"> · reverses {describe(page.data, t.reverses)}</span> : null}
+                    {t.reversedBy ? <span className="badge badge-cancelled">Reversed</span> : null}
+                  </>
+                )}
+                actions={(t) => (
+                  <div className="row-actions">
+                    {(t.type === 'charge' || t.type === 'top_up') && !t.reversedBy ? (
+                      <button type="button" className="button-secondary" onClick={() => setRefunding(t)} aria-label={`Refund ${words(t.type).toLowerCase()}: ${t.memo ?? t.id}`}>
+                        Refund
+                      </button>
+                    ) : null}
+                    {REVERSIBLE.has(t.type) && !t.reversedBy ? (
+                      <button type="button" className="button-danger" onClick={() => setReversing(t)} aria-label={`Reverse ${words(t.type).toLowerCase()}: ${t.memo ?? t.id}`}>
+                        Reverse
+                      </button>
+                    ) : null}
+                  </div>
+                )}
+              />
               {page.has_more ? (
                 <button type="button" className="button-secondary" onClick={() => setLimit((l) => Math.min(100, l + 25))}>
                   Show more

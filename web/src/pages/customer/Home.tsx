@@ -3,10 +3,11 @@
 import { api } from '../../lib/api';
 import { useResource } from '../../lib/hooks';
 import { useSession } from '../../lib/session';
-import { words } from '../../lib/format';
 import { Link } from '../../lib/router';
 import type { Customer, Order, Page as ListPage, Transaction } from '../../lib/types';
-import { DefinitionList, Empty, Loaded, Money, Page, Section, StateBadge, TableWrap, Time } from '../../components/ui';
+import { DefinitionList, Empty, Loaded, Page, Section, StateBadge } from '../../components/ui';
+import { OrdersTable } from '../OrdersTable';
+import { TransactionsTable } from '../TransactionsTable';
 import { Balances } from '../admin/Customers';
 
 export function PortalHome() {
@@ -24,45 +25,33 @@ export function PortalHome() {
         <Loaded resource={orders}>
           {(page) =>
             page.data.length ? (
-              <TableWrap label="Your orders">
-                <thead>
-                  <tr>
-                    <th scope="col">Order</th>
-                    <th scope="col">What</th>
-                    <th scope="col">When</th>
-                    <th scope="col" className="num">
-                      Total
-                    </th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span className="sr-only">Receipt</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((o) => (
-                    <tr key={o.id}>
-                      <td>{o.number}</td>
-                      <td>{o.lines.map((l) => l.description).filter((d, i, all) => all.indexOf(d) === i).join(', ')}</td>
-                      <td>
-                        <Time iso={o.startsAt} />
-                      </td>
-                      <td className="num">
-                        <Money minor={o.amounts.total} currency={o.currency} />
-                      </td>
-                      <td>
+              <OrdersTable
+                orders={page.data}
+                label="Your orders"
+                number={(o) => o.number}
+                distinctLines
+                columns={[
+                  {
+                    key: 'status',
+                    heading: 'Status',
+                    cell: (o) => (
+                      <>
                         <StateBadge state={o.state} />
                         {o.awaiting === 'customer' && o.state !== 'closed' ? <span className="badge badge-action">Your turn</span> : null}
-                      </td>
-                      <td>
-                        <Link to={`/portal/receipts/${o.id}`} aria-label={`View receipt ${o.number}`}>
-                          View receipt
-                        </Link>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableWrap>
+                      </>
+                    ),
+                  },
+                  {
+                    key: 'receipt',
+                    heading: <span className="sr-only">Receipt</span>,
+                    cell: (o) => (
+                      <Link to={`/portal/receipts/${o.id}`} aria-label={`View receipt ${o.number}`}>
+                        View receipt
+                      </Link>
+                    ),
+                  },
+                ]}
+              />
             ) : (
               <Empty>No orders yet.</Empty>
             )
@@ -73,40 +62,7 @@ export function PortalHome() {
         <Loaded resource={txns}>
           {(page) =>
             page.data.length ? (
-              <TableWrap label="Transactions">
-                <thead>
-                  <tr>
-                    <th scope="col">Date</th>
-                    <th scope="col">Type</th>
-                    <th scope="col" className="num">
-                      Amount
-                    </th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((t) => (
-                    <tr key={t.id}>
-                      <td>
-                        <Time iso={t.createdAt} />
-                      </td>
-                      <td>{words(t.type)}</td>
-                      <td className="num">
-                        <Money minor={t.amount} currency={t.currency} signed />
-                      </td>
-                      <td>
-                        {t.memo ?? ''}
-                        {t.orderId ? (
-                          <>
-                            {' '}
-                            <Link to={`/portal/receipts/${t.orderId}`}>receipt</Link>
-                          </>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </TableWrap>
+              <TransactionsTable rows={page.data} orderLink={(orderId) => ({ href: `/portal/receipts/${orderId}`, label: 'receipt' })} />
             ) : (
               <Empty>No transactions yet.</Empty>
             )

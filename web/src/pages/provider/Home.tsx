@@ -5,47 +5,21 @@ import { useServerClock } from '../../lib/clock';
 import { useResource } from '../../lib/hooks';
 import { Link } from '../../lib/router';
 import type { Order, Page as ListPage } from '../../lib/types';
-import { Deadline, Empty, Loaded, Money, Page, Section, StateBadge, TableWrap, Time } from '../../components/ui';
+import { Deadline, Empty, Loaded, Page, Section, StateBadge } from '../../components/ui';
+import { OrdersTable } from '../OrdersTable';
 
 function OrderTable({ orders, label }: { orders: Order[]; label: string }) {
   if (!orders.length) return <Empty>None.</Empty>;
   return (
-    <TableWrap label={label}>
-      <thead>
-        <tr>
-          <th scope="col">Order</th>
-          <th scope="col">What</th>
-          <th scope="col">When</th>
-          <th scope="col" className="num">
-            Total
-          </th>
-          <th scope="col">State</th>
-          <th scope="col">Deadline</th>
-        </tr>
-      </thead>
-      <tbody>
-        {orders.map((o) => (
-          <tr key={o.id}>
-            <td>
-              <Link to={`/provider/orders/${o.id}`}>{o.number}</Link>
-            </td>
-            <td>{o.lines.map((l) => l.description).join(', ')}</td>
-            <td>
-              <Time iso={o.startsAt} />
-            </td>
-            <td className="num">
-              <Money minor={o.amounts.total} currency={o.currency} />
-            </td>
-            <td>
-              <StateBadge state={o.state} />
-            </td>
-            <td>
-              <Deadline deadline={o.deadline} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </TableWrap>
+    <OrdersTable
+      orders={orders}
+      label={label}
+      number={(o) => <Link to={`/provider/orders/${o.id}`}>{o.number}</Link>}
+      columns={[
+        { key: 'state', heading: 'State', cell: (o) => <StateBadge state={o.state} /> },
+        { key: 'deadline', heading: 'Deadline', cell: (o) => <Deadline deadline={o.deadline} /> },
+      ]}
+    />
   );
 }
 
