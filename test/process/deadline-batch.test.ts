@@ -16,6 +16,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DeadlineRunner, type DueDeadline } from '../../src/scheduler/deadlines.js';
+import { DeadlineFiring } from '../../src/services/orders/firing.js';
+import type { Store } from '../../src/store/db.js';
 import type { SandboxClock } from '../../src/scheduler/clock.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { DAY, HOUR, freezeClock, isoIn } from '../helpers/booking.js';
@@ -269,6 +271,51 @@ describe('batched deadline firing', () => {
     // The providers' payable went out as payouts: nothing owed, and the customer's money stayed spent.
     for (const p of providers) expect((await h.get(`/v1/providers/${p.id}`)).body.payableBalances?.USD ?? 0).toBe(0);
     expect(await h.balance(customer.id)).toBe(paid);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('a transient database error keeps the deadline for a later sweep; only a failure of the work drops it', async () => {
+    const h = serial.h;
+    const app = h.app;
+    const start = app.services.clock.now();
+    const p = { customer: await h.customer(), provider: await h.provider() };
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const order = await ok(
+        h.post(
+          '/v1/orders',
+          { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines: [{ description: 'S', quantity: 1, unitAmount: 1_000, startsAt: isoIn(start, 10 * DAY), endsAt: isoIn(start, 10 * DAY + HOUR) }] },
+          { key: p.customer.key },
+        ),
+        'book',
+      );
+      ids.push(order.id);
+    }
+    await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 2 * DAY * 1000));
+    const due: DueDeadline[] = (await sql<{ order_id: string; transition: string; due_at: Date }>`
+      select order_id, transition, due_at from deadlines where order_id = any(${ids}::text[]) order by due_at`.execute(app.services.store.db)).rows.map((r) => ({
+      orderId: r.order_id,
+      transition: r.transition,
+      dueAt: r.due_at,
+    }));
+    // A store whose next `failures` transactions fail as PostgreSQL does when it cancels a statement.
+    const real = app.services.store;
+    let failures = 0;
+    const flaky: Store = {
+      ...real,
+      transaction: (fn) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })) : real.transaction(fn)),
+    };
+    const dropped: string[] = [];
+    const firing = new DeadlineFiring({ s: { ...app.services, store: flaky }, catalog: app.catalog, cardRefunds: app.cardRefunds }, (_err, d) => dropped.push(d.orderId));
+    failures = 1;
+    await expect(firing.fireOne(due[0]!)).rejects.toMatchObject({ code: '57014' });
+    // The batch fails once, then its deadlines fire one by one.
+    failures = 1;
+    expect(await firing.fireMany(due)).toEqual([null, null, null]);
+    expect(dropped).toEqual([]);
+    const events = await sql<{ order_id: string; type: string }>`select order_id, type from order_events where order_id = any(${ids}::text[]) and type <> 'order.create' order by id`.execute(app.services.store.db);
+    expect(events.rows.map((e) => e.type)).toEqual(['order.expire_confirmation', 'order.expire_confirmation', 'order.expire_confirmation']);
+    expect(new Set(events.rows.map((e) => e.order_id)).size).toBe(3);
     expect((await h.check()).ok).toBe(true);
   });
 });

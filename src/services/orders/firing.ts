@@ -2,16 +2,17 @@
 // one whose order moved on (another transition, another time) does nothing, and runs the
 // declared transition as the system at the deadline's due time.
 //
-// A sweep fires a batch in one transaction: the orders locked and loaded together (two
-// statements), each transition run on its record, and all of them written in one
+// A sweep fires a batch in one transaction: the orders locked and loaded together (one
+// statement), each transition run on its record, and all of them written in one
 // statement (writes.ts). If any firing in the batch fails, the batch rolls back and its
 // deadlines fire one by one, each in its own transaction, so the good ones still go
-// through and the bad one is dropped and recorded on its order.
+// through and the bad one is dropped and recorded on its order. Only a failure of the work
+// itself drops a deadline; a transient database error leaves it for a later sweep.
 import { SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { platform, providerPayable } from '../../ledger/accounts.js';
 import { setDeadline, type DueDeadline } from '../../scheduler/deadlines.js';
-import type { Store, Trx } from '../../store/db.js';
+import { isTransientDbError, type Store, type Trx } from '../../store/db.js';
 import { SYSTEM_ACTOR } from '../context.js';
 import type { TransitionDeps } from './context.js';
 import { PAYOUT_DEADLINE, runTransition } from './engine.js';
@@ -33,6 +34,9 @@ export class DeadlineFiring {
     try {
       return await this.store.transaction(async (trx) => this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null));
     } catch (err) {
+      // A busy or unreachable database is no reason to drop the deadline: the error goes to
+      // the sweep, the lease runs out and the deadline is claimed and fired again later.
+      if (isTransientDbError(err)) throw err;
       await this.recordFailure(d, err);
       return null;
     }
