@@ -108,6 +108,26 @@ async function buildBusiness(h: Harness): Promise<Business> {
   return { h, orderIds, customerIds: customers.map((c) => c.id), providerIds: providers.map((p) => p.id), slotId };
 }
 
+/** `n` bookings of one new customer and provider, waiting for confirmation (expire_confirmation in 24 h). */
+async function unconfirmedBookings(h: Harness, n: number): Promise<string[]> {
+  const start = h.app.services.clock.now();
+  const p = { customer: await h.customer(), provider: await h.provider() };
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const line = { description: 'S', quantity: 1, unitAmount: 1_000, startsAt: isoIn(start, 10 * DAY), endsAt: isoIn(start, 10 * DAY + HOUR) };
+    const order = await ok(h.post('/v1/orders', { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines: [line] }, { key: p.customer.key }), 'book');
+    ids.push(order.id);
+  }
+  return ids;
+}
+
+/** The orders' pending deadlines, earliest first, as the runner would claim them. */
+async function deadlinesOf(h: Harness, ids: string[]): Promise<DueDeadline[]> {
+  const rows = await sql<{ order_id: string; transition: string; due_at: Date }>`
+    select order_id, transition, due_at from deadlines where order_id = any(${ids}::text[]) order by due_at`.execute(h.app.services.store.db);
+  return rows.rows.map((r) => ({ orderId: r.order_id, transition: r.transition, dueAt: r.due_at }));
+}
+
 /** What the deadlines left, keyed by position (ids differ between the two databases). */
 async function outcome(b: Business) {
   const orders = [];
@@ -182,30 +202,13 @@ describe('batched deadline firing', () => {
     const h = batched.h;
     const app = h.app;
     const start = app.services.clock.now();
-    const p = { customer: await h.customer({ credit: 100_000 }), provider: await h.provider() };
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const order = await ok(
-        h.post(
-          '/v1/orders',
-          { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines: [{ description: 'S', quantity: 1, unitAmount: 1_000, startsAt: isoIn(start, 10 * DAY), endsAt: isoIn(start, 10 * DAY + HOUR) }] },
-          { key: p.customer.key },
-        ),
-        'book',
-      );
-      ids.push(order.id);
-    }
+    const ids = await unconfirmedBookings(h, 5);
     // An order running a process this code does not know cannot fire.
     await sql`update orders set process_version = '0.0.0-unknown' where id = ${ids[2]}`.execute(app.services.store.db);
-    const due: DueDeadline[] = (await sql<{ order_id: string; transition: string; due_at: Date }>`
-      select order_id, transition, due_at from deadlines where order_id = any(${ids}::text[]) order by due_at`.execute(app.services.store.db)).rows.map((r) => ({
-      orderId: r.order_id,
-      transition: r.transition,
-      dueAt: r.due_at,
-    }));
+    const due = await deadlinesOf(h, ids);
     expect(due).toHaveLength(5);
     // One of them is stale by the time the batch fires: its order moved on (cancelled).
-    await ok(h.post(`/v1/orders/${ids[4]}/cancel`, {}, { key: p.customer.key }), 'cancel');
+    await ok(h.post(`/v1/orders/${ids[4]}/cancel`, { reason: 'changed plans' }), 'cancel');
     await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 2 * DAY * 1000));
     const next = await app.orders.fireDeadlines(due);
     expect(next).toEqual([null, null, null, null, null]);
@@ -278,26 +281,9 @@ describe('batched deadline firing', () => {
     const h = serial.h;
     const app = h.app;
     const start = app.services.clock.now();
-    const p = { customer: await h.customer(), provider: await h.provider() };
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const order = await ok(
-        h.post(
-          '/v1/orders',
-          { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines: [{ description: 'S', quantity: 1, unitAmount: 1_000, startsAt: isoIn(start, 10 * DAY), endsAt: isoIn(start, 10 * DAY + HOUR) }] },
-          { key: p.customer.key },
-        ),
-        'book',
-      );
-      ids.push(order.id);
-    }
+    const ids = await unconfirmedBookings(h, 3);
     await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 2 * DAY * 1000));
-    const due: DueDeadline[] = (await sql<{ order_id: string; transition: string; due_at: Date }>`
-      select order_id, transition, due_at from deadlines where order_id = any(${ids}::text[]) order by due_at`.execute(app.services.store.db)).rows.map((r) => ({
-      orderId: r.order_id,
-      transition: r.transition,
-      dueAt: r.due_at,
-    }));
+    const due = await deadlinesOf(h, ids);
     // A store whose next `failures` transactions fail as PostgreSQL does when it cancels a statement.
     const real = app.services.store;
     let failures = 0;
