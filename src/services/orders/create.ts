@@ -72,9 +72,11 @@ export async function createOrder(
   const amounts = amountsFor(lines, policies);
   const times = serviceTimes(lines);
   const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
-  // Written and read back in one round trip each; the create transition works on these
-  // rows as they are (nobody else can see the order before this transaction commits).
+  // The order and its lines in one statement (the lines' foreign key is checked at its end);
+  // the create transition works on these rows as they are (nobody else can see the order
+  // before this transaction commits): the order as written, the lines as built here.
   const order = await trx
+    .with('inserted_lines', (db) => db.insertInto('order_lines').values(lines).returning('id'))
     .insertInto('orders')
     .values({
       id: orderId,
@@ -107,7 +109,6 @@ export async function createOrder(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  const lineRows = await trx.insertInto('order_lines').values(lines).returningAll().execute();
   return runTransition(deps, trx, {
     orderId,
     transition: 'create',
@@ -116,7 +117,7 @@ export async function createOrder(
     idempotencyKey,
     now,
     ...(respond ? { respond } : {}),
-    record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines: lineRows, payments: [], deadline: null },
+    record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines, payments: [], deadline: null },
   });
 }
 
