@@ -12,6 +12,7 @@ import { conflict, notFound, ruleRefused } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
+import { touchOrder } from './orders/order-version.js';
 import type { Selectable } from 'kysely';
 import type { RefundsTable } from '../store/schema.js';
 
@@ -95,6 +96,15 @@ export class CardRefundService {
     });
   }
 
+  /**
+   * A refund of an order's card payment changes that payment and the order's refunds: it
+   * does so under the order's lock and gives the order a new version, so a transition
+   * waiting on the order reads the change (orders/order-version.ts).
+   */
+  private async lockOrderOf(trx: Trx, source: CardSource): Promise<void> {
+    if (source.type === 'order_payment' && source.orderId) await touchOrder(trx, source.orderId);
+  }
+
   private async releaseCap(trx: Trx, source: CardSource, amountMinor: number): Promise<void> {
     await trx
       .updateTable(capTable(source))
@@ -167,6 +177,7 @@ export class CardRefundService {
       idempotencyKey: `${refund.id}:${refund.attempts}`,
     });
     return this.s.store.transaction(async (trx) => {
+      await this.lockOrderOf(trx, source);
       const now = this.s.clock.now();
       const claimed = await trx
         .updateTable('refunds')
@@ -204,6 +215,9 @@ export class CardRefundService {
 
   /** Staff retry of a failed card refund: reserve again, then send as a new attempt. */
   async retry(trx: Trx, refundId: string, actor: Actor): Promise<RefundView> {
+    // The order's lock before the refund's, in the order every transition takes them.
+    const seen = await this.load(trx, refundId);
+    if (seen.destination === 'card') await this.lockOrderOf(trx, await this.loadSource(seen, trx));
     const refund = await this.load(trx, refundId, true);
     if (refund.destination !== 'card' || refund.status !== 'failed') {
       throw conflict('refund_not_retryable', `Only a failed card refund can be retried; this one is ${refund.status}.`);

@@ -49,14 +49,15 @@ const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const MAX_TX_ATTEMPTS = 5;
 
 /**
- * An error that says nothing about the work itself — the database was busy, unreachable,
- * cancelled the statement or is shutting down — so the same work may well succeed later
- * (SQLSTATE classes 08, 40, 53 and 57, lock_not_available, and socket errors).
+ * An error that says nothing about the work itself — the database was busy, unreachable
+ * or shutting down — so the same work may well succeed later (SQLSTATE classes 08, 40 and
+ * 53, 57P* shutdowns, lock_not_available, and socket errors). A cancelled statement
+ * (57014, e.g. a statement timeout) is not: the same work would likely time out again.
  */
 export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    if (/^(08|40|53|57)/.test(code) || code === '55P03') return true;
+    if (/^(08|40|53|57P)/.test(code) || code === '55P03') return true;
     if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
   }
   const message = err instanceof Error ? err.message : '';

@@ -277,31 +277,43 @@ describe('batched deadline firing', () => {
     expect((await h.check()).ok).toBe(true);
   });
 
-  it('a transient database error keeps the deadline for a later sweep; only a failure of the work drops it', async () => {
+  it('a transient database error keeps the deadline for a later sweep (5 times at most) and never holds back the rest of its batch', async () => {
     const h = serial.h;
     const app = h.app;
     const start = app.services.clock.now();
-    const ids = await unconfirmedBookings(h, 3);
+    const ids = await unconfirmedBookings(h, 4);
     await (app.sandboxClock as SandboxClock).setTo(new Date(start.getTime() + 2 * DAY * 1000));
     const due = await deadlinesOf(h, ids);
-    // A store whose next `failures` transactions fail as PostgreSQL does when it cancels a statement.
+    const first = due[0]!.orderId;
+    // A store whose next `failures` transactions fail as when PostgreSQL is restarting (57P01).
     const real = app.services.store;
     let failures = 0;
     const flaky: Store = {
       ...real,
-      transaction: (fn) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })) : real.transaction(fn)),
+      transaction: (fn) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })) : real.transaction(fn)),
     };
     const dropped: string[] = [];
     const firing = new DeadlineFiring({ s: { ...app.services, store: flaky }, catalog: app.catalog, cardRefunds: app.cardRefunds }, (_err, d) => dropped.push(d.orderId));
+    const fired = async () =>
+      (await sql<{ order_id: string; type: string }>`select order_id, type from order_events where order_id = any(${ids}::text[]) and type <> 'order.create' order by id`.execute(app.services.store.db)).rows;
     failures = 1;
-    await expect(firing.fireOne(due[0]!)).rejects.toMatchObject({ code: '57014' });
-    // The batch fails once, then its deadlines fire one by one.
-    failures = 1;
-    expect(await firing.fireMany(due)).toEqual([null, null, null]);
+    await expect(firing.fireOne(due[0]!)).rejects.toMatchObject({ code: '57P01' });
+    // The batch fails, and so does the first deadline on its own; the other three still fire.
+    failures = 2;
+    await expect(firing.fireMany(due)).rejects.toMatchObject({ code: '57P01' });
+    expect((await fired()).map((e) => [e.order_id, e.type])).toEqual(due.slice(1).map((d) => [d.orderId, 'order.expire_confirmation']));
     expect(dropped).toEqual([]);
-    const events = await sql<{ order_id: string; type: string }>`select order_id, type from order_events where order_id = any(${ids}::text[]) and type <> 'order.create' order by id`.execute(app.services.store.db);
-    expect(events.rows.map((e) => e.type)).toEqual(['order.expire_confirmation', 'order.expire_confirmation', 'order.expire_confirmation']);
-    expect(new Set(events.rows.map((e) => e.order_id)).size).toBe(3);
+    // It is kept through five transient failures; the sixth drops it and records why.
+    for (let i = 0; i < 3; i++) {
+      failures = 1;
+      await expect(firing.fireOne(due[0]!)).rejects.toMatchObject({ code: '57P01' });
+    }
+    expect(await deadlinesOf(h, [first])).toHaveLength(1);
+    failures = 1;
+    expect(await firing.fireOne(due[0]!)).toBeNull();
+    expect(dropped).toEqual([first]);
+    expect((await fired()).filter((e) => e.order_id === first)).toEqual([{ order_id: first, type: 'order.deadline_failed' }]);
+    expect(await deadlinesOf(h, [first])).toEqual([]);
     expect((await h.check()).ok).toBe(true);
   });
 });

@@ -16,10 +16,17 @@ import { isTransientDbError, type Store, type Trx } from '../../store/db.js';
 import { SYSTEM_ACTOR } from '../context.js';
 import type { TransitionDeps } from './context.js';
 import { PAYOUT_DEADLINE, runTransition } from './engine.js';
-import { loadOrder, loadOrders, touchOrder, type OrderRecord } from './records.js';
+import { loadOrder, loadOrders, type OrderRecord } from './records.js';
+import { touchOrder } from './order-version.js';
 import { writeTransitions, MAX_WRITES_PER_STATEMENT, type TransitionWrite } from './writes.js';
 
+/** Transient failures of one deadline (in this process) before it is dropped as failed. */
+const MAX_TRANSIENT_FAILURES = 5;
+const transientKey = (d: DueDeadline) => `${d.orderId} ${d.transition} ${d.dueAt.getTime()}`;
+
 export class DeadlineFiring {
+  private readonly transientFailures = new Map<string, number>();
+
   constructor(
     private readonly deps: TransitionDeps,
     private readonly onError: (err: unknown, deadline: DueDeadline) => void,
@@ -32,11 +39,14 @@ export class DeadlineFiring {
   /** Fires one deadline in its own transaction; returns the order's next deadline, if any. */
   async fireOne(d: DueDeadline): Promise<DueDeadline | null> {
     try {
-      return await this.store.transaction(async (trx) => this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null));
+      const next = await this.store.transaction(async (trx) => this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null));
+      if (this.transientFailures.size) this.transientFailures.delete(transientKey(d));
+      return next;
     } catch (err) {
       // A busy or unreachable database is no reason to drop the deadline: the error goes to
-      // the sweep, the lease runs out and the deadline is claimed and fired again later.
-      if (isTransientDbError(err)) throw err;
+      // the sweep, the lease runs out and the deadline is claimed and fired again later —
+      // up to MAX_TRANSIENT_FAILURES times in this process, then it is dropped like any other.
+      if (isTransientDbError(err) && this.countTransient(d)) throw err;
       await this.recordFailure(d, err);
       return null;
     }
@@ -67,9 +77,29 @@ export class DeadlineFiring {
         // Fall through: one by one, so the failure is pinned on its own order.
       }
     }
+    // One by one. A transient failure of one must not hold back the others in the batch:
+    // they fire, and the first such error is thrown at the end (the sweep logs it).
     const next: Array<DueDeadline | null> = [];
-    for (const d of batch) next.push(await this.fireOne(d));
+    let transient: { err: unknown } | null = null;
+    for (const d of batch) {
+      try {
+        next.push(await this.fireOne(d));
+      } catch (err) {
+        transient ??= { err };
+        next.push(null);
+      }
+    }
+    if (transient) throw transient.err;
     return next;
+  }
+
+  /** Counts a transient failure of `d`; false once it has failed that way too often (then it is dropped). */
+  private countTransient(d: DueDeadline): boolean {
+    const key = transientKey(d);
+    const failures = (this.transientFailures.get(key) ?? 0) + 1;
+    if (this.transientFailures.size >= 10_000) this.transientFailures.clear();
+    this.transientFailures.set(key, failures);
+    return failures <= MAX_TRANSIENT_FAILURES;
   }
 
   /** The firing itself, on the locked record; with `writes`, the transition's write is collected there. */

@@ -63,7 +63,9 @@ type LoadedRow = OrderRow & {
 type Extras = { refunds: boolean; events: boolean };
 
 /**
- * Locking and reading in one statement, and knowing whether that read is current. A
+ * Locking and reading in one statement, and knowing whether that read is current (the
+ * rule this rests on is in order-version.ts: whatever writes an order's child rows locks
+ * the order and gives it a new version). A
  * `SELECT … FOR UPDATE` that finds the order changed by a transaction that committed after
  * the statement began (it waited for that lock, or met the new version) returns the
  * order's newest row, but its subqueries — the lines, payments, deadline — still read the
@@ -89,16 +91,6 @@ async function readOrder(db: Db | Trx, orderId: string, extras: Extras, lock: bo
   if (!row) throw notFound('order', orderId);
   if (!lock || isCurrent(row)) return row;
   return (await orderQuery(db, extras).where('o.id', '=', orderId).executeTakeFirstOrThrow()) as unknown as LoadedRow;
-}
-
-/**
- * Gives the order row a new version without changing it. Whatever changes an order's
- * lines, payments or deadline without the transition's write of the order row (a payout,
- * a deadline dropped as failed) calls this under the order's lock, so a reader that
- * waited for that lock sees a new version and reads again (see readOrder).
- */
-export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
-  await trx.updateTable('orders').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', orderId).execute();
 }
 
 /** The order with its lines, payments and deadline; with `lock`, under the order's row lock. */

@@ -1,0 +1,12 @@
+// The rule the one-statement locked read of an order rests on (records.ts readOrder):
+// whatever writes an order's child rows — lines, payments, deadline, refunds, events,
+// inserts included — does so holding the order's row lock and leaves the order row with a
+// new version. A transition does both (it locks the order first and rewrites its row at
+// the end). Anything else that writes those rows calls touchOrder first, in the same
+// transaction, before any other write.
+import type { Trx } from '../../store/db.js';
+
+/** Locks the order (as transitions do, before anything else) and gives its row a new version without changing it. */
+export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
+  await trx.updateTable('orders').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', orderId).execute();
+}
