@@ -61,6 +61,7 @@ export const ID_PREFIXES = {
   slot: 'slot',
   site: 'site',
   event: 'evt',
+  proposal: 'prop',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

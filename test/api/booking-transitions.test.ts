@@ -517,16 +517,16 @@ describe('guard refusals', () => {
     await ok(h.post(`/v1/orders/${o.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: keys.customer.key }), 'pay');
     await refusedWith(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, -HOUR) }, { key: keys.provider.key }), 422, 'starts_in_past');
     const first = await ok(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, 2 * DAY) }, { key: keys.provider.key }), 'propose');
-    // The provider replaces the proposal while the customer reads the first one.
-    await advance(h, 60);
+    // The provider replaces the proposal while the customer reads the first one (same second: the clock is frozen).
     const second = await ok(h.post(`/v1/orders/${o.id}/proposal`, { startsAt: isoIn(at, 2 * DAY + HOUR) }, { key: keys.provider.key }), 'propose again');
-    const seen = first.body.proposal.proposedAt;
-    expect(second.body.proposal.proposedAt).not.toBe(seen);
+    const seen = first.body.proposal.id;
+    expect(second.body.proposal.proposedAt).toBe(first.body.proposal.proposedAt);
+    expect(second.body.proposal.id).not.toBe(seen);
     const before = (await h.get(`/v1/orders/${o.id}`)).body;
-    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposedAt: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
-    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/decline`, { proposedAt: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
+    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposalId: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
+    await refusedWith(h.post(`/v1/orders/${o.id}/proposal/decline`, { proposalId: seen }, { key: keys.customer.key }), 409, 'proposal_changed');
     expect((await h.get(`/v1/orders/${o.id}`)).body).toEqual(before);
-    const accepted = await ok(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposedAt: second.body.proposal.proposedAt }, { key: keys.customer.key }), 'accept the one seen');
+    const accepted = await ok(h.post(`/v1/orders/${o.id}/proposal/accept`, { proposalId: second.body.proposal.id }, { key: keys.customer.key }), 'accept the one seen');
     expect(accepted.body).toMatchObject({ proposal: null, startsAt: isoIn(at, 2 * DAY + HOUR) });
   });
 

@@ -66,16 +66,19 @@ const TermsChange = Type.Object(
 );
 
 const Empty = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
-/** Answering a proposal: `proposedAt` names the one the customer saw (409 proposal_changed if it was replaced). */
-const AnswerProposal = Type.Object({ reason: Type.Optional(Reason), proposedAt: Type.Optional(Time) }, { additionalProperties: false });
+/** Answering a proposal: `proposalId` names the one the customer saw (409 proposal_changed if it was replaced). */
+const AnswerProposal = Type.Object(
+  { reason: Type.Optional(Reason), proposalId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The id of the proposal you are answering (proposal.id).' })) },
+  { additionalProperties: false },
+);
 
 /** One route per transition: path suffix, process transition, body schema, summary. */
 const TRANSITIONS: { path: string; transition: string | ((body: Record<string, unknown>) => string); body: TSchema; summary: string }[] = [
   { path: 'confirm', transition: 'confirm', body: Empty, summary: 'The awaited party confirms the order.' },
   { path: 'edit', transition: 'edit', body: TermsChange, summary: 'Edit date/time, price or comment in confirmation; the other party is awaited again.' },
   { path: 'proposal', transition: 'propose', body: TermsChange, summary: 'Provider proposes a new time or a lower price before the start.' },
-  { path: 'proposal/accept', transition: 'accept_proposal', body: AnswerProposal, summary: 'Customer accepts the proposal (a lower price refunds the difference); send its proposedAt to be sure it is the one you saw.' },
-  { path: 'proposal/decline', transition: 'decline_proposal', body: AnswerProposal, summary: 'Customer declines the proposal; send its proposedAt to be sure it is the one you saw.' },
+  { path: 'proposal/accept', transition: 'accept_proposal', body: AnswerProposal, summary: 'Customer accepts the proposal (a lower price refunds the difference); send its proposalId to be sure it is the one you saw.' },
+  { path: 'proposal/decline', transition: 'decline_proposal', body: AnswerProposal, summary: 'Customer declines the proposal; send its proposalId to be sure it is the one you saw.' },
   {
     path: 'pay',
     transition: 'pay',

@@ -42,8 +42,8 @@ export interface TransitionParams extends TermsChange {
   amount?: number | undefined;
   destination?: RefundDestination | undefined;
   rating?: number | undefined;
-  /** accept/decline a proposal: the proposedAt of the proposal the customer saw. */
-  proposedAt?: string | undefined;
+  /** accept/decline a proposal: the id of the proposal the customer saw. */
+  proposalId?: string | undefined;
   paymentId?: string | undefined;
   /** An operator acting on behalf of one party (for create and edits). */
   onBehalfOf?: 'customer' | 'provider' | undefined;

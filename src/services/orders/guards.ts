@@ -64,11 +64,11 @@ export const GUARD_IMPLEMENTATIONS: Record<GuardName, (ctx: TransitionContext) =
     }
   },
   has_pending_proposal(ctx) {
-    const proposal = ctx.rec.order.proposal as { proposedAt?: string } | null;
+    const proposal = ctx.rec.order.proposal as { id?: string; proposedAt?: string } | null;
     if (!proposal) throw conflict('no_pending_proposal', 'There is no proposed change waiting for an answer.');
     // The provider may replace a proposal while the customer reads it: answer only the one seen.
-    const seen = ctx.params.proposedAt;
-    if (seen !== undefined && Date.parse(seen) !== Date.parse(proposal.proposedAt ?? '')) {
+    const seen = ctx.params.proposalId;
+    if (seen !== undefined && seen !== proposal.id) {
       throw conflict('proposal_changed', `The proposal was replaced (now the one made at ${proposal.proposedAt}); read it again before answering.`, { proposal });
     }
   },

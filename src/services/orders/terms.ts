@@ -2,6 +2,7 @@
 // acceptance, session line edits (time slot, participant), and the seats that follow
 // the lines. Amounts are recomputed from the lines and the order's policy snapshot.
 import { badRequest, conflict, notFound, ruleRefused } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
 import { addMinor, percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
 import type { Settings } from '../../domain/settings.js';
 import type { LineChange, TermsChange, TransitionContext } from './context.js';
@@ -201,6 +202,8 @@ export function recordProposal(ctx: TransitionContext): void {
   const times = serviceTimes(next);
   ctx.rec.order.proposal = {
     ...change,
+    // Its own id, so an answer can name the proposal it saw (another made in the same second differs).
+    id: newId('proposal'),
     proposedAt: ctx.now.toISOString(),
     proposedBy: ctx.role,
     total: proposed,

@@ -104,6 +104,7 @@ export interface CancellationRecord {
 }
 
 export interface Proposal {
+  id: string;
   startsAt?: string;
   lines?: { id: string; unitAmount?: number; startsAt?: string }[];
   comment?: string;

@@ -59,7 +59,7 @@ export function ProposalPanel({ order, onChange }: Props) {
           type="button"
           className="button-primary"
           disabled={act.pending}
-          onClick={() => void act.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/proposal/accept`, { proposedAt: p.proposedAt })), 'Change accepted.')}
+          onClick={() => void act.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/proposal/accept`, { proposalId: p.id })), 'Change accepted.')}
         >
           Accept the change
         </button>
@@ -67,7 +67,7 @@ export function ProposalPanel({ order, onChange }: Props) {
           type="button"
           className="button-secondary"
           disabled={act.pending}
-          onClick={() => void act.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/proposal/decline`, { proposedAt: p.proposedAt })), 'Change declined; the order stays as it was.')}
+          onClick={() => void act.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/proposal/decline`, { proposalId: p.id })), 'Change declined; the order stays as it was.')}
         >
           Decline
         </button>
