@@ -24,6 +24,16 @@ import { writeTransitions, MAX_WRITES_PER_STATEMENT, type TransitionWrite } from
 const MAX_TRANSIENT_FAILURES = 5;
 const transientKey = (d: DueDeadline) => `${d.orderId} ${d.transition} ${d.dueAt.getTime()}`;
 
+type AfterCommit = Array<() => Promise<unknown>>;
+
+/**
+ * Sends what the firings left for after the commit (card refunds), as a request does. One
+ * that fails stays pending and the card-refund resumer finishes it; the firing stands.
+ */
+async function runAfterCommit(after: AfterCommit): Promise<void> {
+  for (const send of after) await send().catch(() => {});
+}
+
 export class DeadlineFiring {
   private readonly transientFailures = new Map<string, number>();
 
@@ -39,8 +49,12 @@ export class DeadlineFiring {
   /** Fires one deadline in its own transaction; returns the order's next deadline, if any. */
   async fireOne(d: DueDeadline): Promise<DueDeadline | null> {
     try {
-      const next = await this.store.transaction(async (trx) => this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null));
+      const { next, after } = await this.store.transaction(async (trx) => {
+        const after: AfterCommit = [];
+        return { next: await this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null, after), after };
+      });
       if (this.transientFailures.size) this.transientFailures.delete(transientKey(d));
+      await runAfterCommit(after);
       return next;
     } catch (err) {
       // A busy or unreachable database is no reason to drop the deadline: the error goes to
@@ -61,18 +75,21 @@ export class DeadlineFiring {
     if (batch.length > MAX_WRITES_PER_STATEMENT) throw new Error(`fireMany: ${batch.length} deadlines exceed ${MAX_WRITES_PER_STATEMENT}`);
     if (batch.length > 1 && new Set(batch.map((d) => d.orderId)).size === batch.length) {
       try {
-        return await this.store.transaction(async (trx) => {
+        const { next, after } = await this.store.transaction(async (trx) => {
           const records = await loadOrders(trx, batch.map((d) => d.orderId));
           const writes: TransitionWrite[] = [];
+          const after: AfterCommit = [];
           const next: Array<DueDeadline | null> = [];
           for (const d of batch) {
             const rec = records.get(d.orderId);
             if (!rec) throw new Error(`order ${d.orderId} of a due deadline does not exist`);
-            next.push(await this.fireIn(trx, d, rec, writes));
+            next.push(await this.fireIn(trx, d, rec, writes, after));
           }
           await writeTransitions(trx, writes);
-          return next;
+          return { next, after };
         });
+        await runAfterCommit(after);
+        return next;
       } catch {
         // Fall through: one by one, so the failure is pinned on its own order.
       }
@@ -102,8 +119,11 @@ export class DeadlineFiring {
     return failures <= MAX_TRANSIENT_FAILURES;
   }
 
-  /** The firing itself, on the locked record; with `writes`, the transition's write is collected there. */
-  private async fireIn(trx: Trx, d: DueDeadline, rec: OrderRecord, writes: TransitionWrite[] | null): Promise<DueDeadline | null> {
+  /**
+   * The firing itself, on the locked record; with `writes`, the transition's write is
+   * collected there. Work for after the commit (card refunds to send) goes to `after`.
+   */
+  private async fireIn(trx: Trx, d: DueDeadline, rec: OrderRecord, writes: TransitionWrite[] | null, after: AfterCommit): Promise<DueDeadline | null> {
     const current = rec.deadline;
     if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
     if (d.transition === PAYOUT_DEADLINE) {
@@ -120,6 +140,7 @@ export class DeadlineFiring {
       record: rec,
       ...(writes ? { defer: writes } : {}),
     });
+    after.push(...ctx.afterCommit);
     const next = ctx.nextDeadline;
     return next ? { orderId: d.orderId, transition: next.transition, dueAt: next.at } : null;
   }
