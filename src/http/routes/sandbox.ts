@@ -22,10 +22,8 @@ function assertClockInRange(targetMs: number): void {
 export const sandboxRoutes: RouteModule = (server, app, idem) => {
   const clock = app.sandboxClock;
   if (!clock) return;
-  server.get('/v1/test/clock', { schema: { tags: ['sandbox'], response: { 200: ClockView, ...errorResponses } } }, async () => ({
-    now: clock.now().toISOString(),
-    frozen: clock.frozen,
-  }));
+  const view = () => ({ now: clock.now().toISOString(), frozen: clock.frozen });
+  server.get('/v1/test/clock', { schema: { tags: ['sandbox'], response: { 200: ClockView, ...errorResponses } } }, async () => view());
   server.post(
     '/v1/test/clock',
     {
@@ -51,15 +49,14 @@ export const sandboxRoutes: RouteModule = (server, app, idem) => {
         }
         assertClockInRange(target.getTime());
         const frozenAt = await clock.write(trx, target);
-        const view = { now: frozenAt.toISOString(), frozen: true };
         return {
-          body: view,
+          body: { now: frozenAt.toISOString(), frozen: true },
           // Once committed: this process moves to it, and every deadline due by then runs
           // before we answer, also those a concurrent request or another process held.
           after: async () => {
             clock.adopt(frozenAt);
             await app.deadlines.runAllDue();
-            return { now: clock.now().toISOString(), frozen: clock.frozen };
+            return view();
           },
         };
       });

@@ -34,6 +34,14 @@ async function runAfterCommit(after: AfterCommit): Promise<void> {
   for (const send of after) await send().catch(() => {});
 }
 
+/** An event the system records on an order outside a transition (no state change). */
+async function insertSystemEvent(trx: Trx, orderId: string, type: string, at: Date, e: { transition: string | null; reason: string | null; payload: unknown }): Promise<void> {
+  await trx
+    .insertInto('order_events')
+    .values({ id: newId('event'), order_id: orderId, type, transition: e.transition, actor: 'system', from_state: null, to_state: null, reason: e.reason, payload: JSON.stringify(e.payload), created_at: at })
+    .execute();
+}
+
 export class DeadlineFiring {
   private readonly transientFailures = new Map<string, number>();
 
@@ -53,7 +61,7 @@ export class DeadlineFiring {
         const after: AfterCommit = [];
         return { next: await this.fireIn(trx, d, await loadOrder(trx, d.orderId, { lock: true }), null, after), after };
       });
-      if (this.transientFailures.size) this.transientFailures.delete(transientKey(d));
+      this.transientFailures.delete(transientKey(d));
       await runAfterCommit(after);
       return next;
     } catch (err) {
@@ -154,21 +162,11 @@ export class DeadlineFiring {
       const current = await trx.selectFrom('deadlines').selectAll().where('order_id', '=', d.orderId).forUpdate().executeTakeFirst();
       if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return;
       await setDeadline(trx, d.orderId, null);
-      await trx
-        .insertInto('order_events')
-        .values({
-          id: newId('event'),
-          order_id: d.orderId,
-          type: 'order.deadline_failed',
-          transition: d.transition,
-          actor: 'system',
-          from_state: null,
-          to_state: null,
-          reason: err instanceof SettleError ? err.code : 'internal_error',
-          payload: JSON.stringify({ dueAt: d.dueAt.toISOString(), message: (err as Error).message }),
-          created_at: d.dueAt,
-        })
-        .execute();
+      await insertSystemEvent(trx, d.orderId, 'order.deadline_failed', d.dueAt, {
+        transition: d.transition,
+        reason: err instanceof SettleError ? err.code : 'internal_error',
+        payload: { dueAt: d.dueAt.toISOString(), message: (err as Error).message },
+      });
     });
   }
 
@@ -195,21 +193,11 @@ export class DeadlineFiring {
       createdAt: now,
     });
     await trx.updateTable('payouts').set({ status: 'paid', paid_at: now, transaction_id: txn.id }).where('id', '=', payout.id).execute();
-    await trx
-      .insertInto('order_events')
-      .values({
-        id: newId('event'),
-        order_id: orderId,
-        type: 'payout.paid',
-        transition: null,
-        actor: 'system',
-        from_state: null,
-        to_state: null,
-        reason: null,
-        payload: JSON.stringify({ payoutId: payout.id, amount: Number(payout.amount), providerId: payout.provider_id }),
-        created_at: now,
-      })
-      .execute();
+    await insertSystemEvent(trx, orderId, 'payout.paid', now, {
+      transition: null,
+      reason: null,
+      payload: { payoutId: payout.id, amount: Number(payout.amount), providerId: payout.provider_id },
+    });
     await setDeadline(trx, orderId, null);
   }
 }

@@ -63,16 +63,14 @@ type LoadedRow = OrderRow & {
 type Extras = { refunds: boolean; events: boolean };
 
 /**
- * Locking and reading in one statement, and knowing whether that read is current (the
- * rule this rests on is in order-version.ts: whatever writes an order's child rows locks
- * the order and gives it a new version). A
+ * Locking and reading in one statement, and knowing whether that read is current. A
  * `SELECT … FOR UPDATE` that finds the order changed by a transaction that committed after
  * the statement began (it waited for that lock, or met the new version) returns the
  * order's newest row, but its subqueries — the lines, payments, deadline — still read the
- * statement's older snapshot. Every change to those rows also rewrites the order row (the
- * transition's write), so comparing the locked row's version (xmin) with the one the
- * snapshot sees tells the two cases apart; when they differ the order is read again, now
- * under the lock, by a statement whose snapshot includes that change.
+ * statement's older snapshot. Every change to those rows also gives the order row a new
+ * version (the rule in order-version.ts), so comparing the locked row's version (xmin)
+ * with the one the snapshot sees tells the two cases apart; when they differ the order is
+ * read again, now under the lock, by a statement whose snapshot includes that change.
  */
 const versions = [sql<string>`o.xmin::text`.as('locked_version'), sql<string>`(select v.xmin::text from orders v where v.id = o.id)`.as('read_version')];
 
