@@ -18,6 +18,10 @@ import { summarize } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const countSql = !process.argv.includes('--no-sql');
+// `--skip-pglite` / `--skip-postgres` bench one store; `--flow lifecycle|cancel` runs one flow.
+const skipPglite = process.argv.includes('--skip-pglite');
+const skipPostgres = process.argv.includes('--skip-postgres');
+const onlyFlow = process.argv.includes('--flow') ? process.argv[process.argv.indexOf('--flow') + 1] : null;
 const CLIENTS = 16;
 const SECONDS = quick ? 3 : 15;
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
@@ -101,7 +105,7 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
   await shape.mark?.('start');
   const cpu0 = cpu();
   const t0 = performance.now();
-  const life = await run(c, shape, lifecycle);
+  const life = onlyFlow === 'cancel' ? { flows: 0, errors: 0 } : await run(c, shape, lifecycle);
   const lifeSeconds = (performance.now() - t0) / 1000;
   const cpu1 = cpu();
   await shape.mark?.('lifecycle');
@@ -126,7 +130,7 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
   };
   const cpu2 = cpu();
   const t1 = performance.now();
-  const cancel = await run(c, shape, cancelFlow);
+  const cancel = onlyFlow === 'lifecycle' ? { flows: 0, errors: 0 } : await run(c, shape, cancelFlow);
   const cancelSeconds = (performance.now() - t1) / 1000;
   const cpu3 = cpu();
   await shape.mark?.('cancelRefundFlow');
@@ -139,7 +143,7 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
 }
 
 const out: Record<string, unknown> = { clients: CLIENTS, secondsEach: SECONDS, targets: { lifecyclePostgres: 250, lifecyclePglite: 120, cancelFlowPostgres: 160 } };
-if (await postgresReachable()) {
+if (!skipPostgres && (await postgresReachable())) {
   const db = await createDatabase('lifecycle');
   const server = await startServer({ env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
   try {
@@ -196,14 +200,16 @@ async function statementsPerFlow() {
     rmSync(tallyFile, { force: true });
   }
 }
-if (countSql && (await postgresReachable())) out.sqlOnPostgres = await statementsPerFlow();
+if (countSql && !skipPostgres && (await postgresReachable())) out.sqlOnPostgres = await statementsPerFlow();
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-bench-lifecycle-'));
-const server = await startServer({ env: { SETTLE_DATA_DIR: dir, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pglite.log') });
-try {
-  out.pglite = await measure(server.port, cpuOf(server.pid, null));
-} finally {
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
+if (!skipPglite) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-bench-lifecycle-'));
+  const server = await startServer({ env: { SETTLE_DATA_DIR: dir, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pglite.log') });
+  try {
+    out.pglite = await measure(server.port, cpuOf(server.pid, null));
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 console.log(JSON.stringify({ bookingFlows: out }, null, 2));
