@@ -3,6 +3,12 @@
 // batch of deadline firings, in one statement of one fixed shape. The rows travel as JSON
 // arrays (jsonb_populate_recordset), so the statement text does not depend on how many
 // orders it writes and stays one prepared statement.
+//
+// The updates and the delete join on `id >= x.id and id <= x.id`, not `id = x.id`, on purpose: equality
+// lets the planner hash-join the record set (it guesses 100 rows) against a scan of the
+// whole table, and a prepared statement keeps the plan it chose while the table was small
+// — measured: every transition seq-scanned orders, order_lines or deadlines, its cost growing with
+// the tables. A range join cannot be hashed, so each row is found by its primary key.
 import { sql, type RawBuilder } from 'kysely';
 import type { Trx } from '../../store/db.js';
 import type { LineRow, OrderRow } from './records.js';
@@ -37,7 +43,8 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
   const result = await sql<{ companion_rows: number }>`
     with dd as (
-      delete from deadlines where order_id = any (${removed}::text[])),
+      delete from deadlines d using unnest(${removed}::text[]) r (order_id)
+      where d.order_id >= r.order_id and d.order_id <= r.order_id),
     du as (
       insert into deadlines (order_id, transition, due_at, lease_until, lease_owner)
       select x.order_id, x.transition, x.due_at, null, null
@@ -53,11 +60,11 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
         last_edit_at = x.last_edit_at, entered_state_at = x.entered_state_at, closed_at = x.closed_at,
         updated_at = x.updated_at
       from jsonb_populate_recordset(null::orders, ${JSON.stringify(orders)}::jsonb) x
-      where o.id = x.id),
+      where o.id >= x.id and o.id <= x.id),
     l as (
       update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at
       from jsonb_populate_recordset(null::order_lines, ${JSON.stringify(lines)}::jsonb) x
-      where l.id = x.id),
+      where l.id >= x.id and l.id <= x.id),
     e as (
       insert into order_events (id, order_id, type, transition, actor, from_state, to_state, reason, payload, created_at)
       select x.id, x.order_id, x.type, x.transition, x.actor, x.from_state, x.to_state, x.reason, x.payload, x.created_at
