@@ -24,8 +24,8 @@ export const ACCOUNT_POLICIES: Record<AccountKind, AccountPolicy> = {
   // A provider may owe money back after a refund of something already paid out.
   provider_payable: { owned: true, allowNegative: true, shards: 4 },
   platform_fees: { owned: false, allowNegative: true, shards: 64 },
-  card_clearing: { owned: false, allowNegative: true, shards: 8 },
-  refunds_in_transit: { owned: false, allowNegative: true, shards: 8 },
+  card_clearing: { owned: false, allowNegative: true, shards: 64 },
+  refunds_in_transit: { owned: false, allowNegative: true, shards: 64 },
   adjustments: { owned: false, allowNegative: true, shards: 8 },
   order_escrow: { owned: true, allowNegative: false, shards: 1 },
   payouts_sent: { owned: false, allowNegative: true, shards: 8 },
