@@ -51,17 +51,28 @@ export interface PostedTransaction {
   createdAt: Date;
   /** Rows each companion statement wrote, in the order given. */
   companionRows: number[];
+  /** With `claim`: false when the claim changed no row, and nothing was written. */
+  claimed: boolean;
 }
 
 /**
  * Hot paths write their own rows in the ledger's statement, saving round trips (a charge
  * is then one statement): `companions` are INSERTs run in the same statement (in the same
- * database transaction, so a refusal rolls them back with everything else), and `guard`
- * is a condition that must hold for anything to be written, with the error to give if not.
+ * database transaction, so a refusal rolls them back with everything else; one that
+ * selects `from txn` is written only together with the transaction, which it can name as
+ * `txn.id`), and `guard` is a condition that must hold for anything to be written, with
+ * the error to give if not.
  */
 export interface PostOptions {
   guard?: { condition: RawBuilder<unknown>; error: () => SettleError | Promise<SettleError> };
   companions?: RawBuilder<unknown>[];
+  /**
+   * An `update … returning 1` run first in the same statement: the transaction is written
+   * only if it changed exactly one row ("settle this once": of two processes settling the
+   * same thing, the second finds the row changed, waits for the first and writes nothing).
+   * Not with companions, which would be written either way.
+   */
+  claim?: RawBuilder<unknown>;
 }
 
 const MAX_POSTINGS = 16;
@@ -110,11 +121,14 @@ export class Ledger {
       })
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
-    const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
     const companions = options.companions ?? [];
-    const result = await sql<{ updated: number; guard_ok: boolean; companion_rows: number[] }>`
-      with v (account_id, shard, delta, bounded) as (values ${values}),
-      g (ok) as (select ${guard}),
+    if (options.claim && companions.length > 0) throw new Error('ledger.post: a claim cannot have companions');
+    const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
+    const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
+    const result = await sql<{ updated: number; guard_ok: boolean; claimed: boolean; companion_rows: number[] }>`
+      with ${options.claim ? sql`claim as (${options.claim}),` : sql``}
+      v (account_id, shard, delta, bounded) as (values ${values}),
+      g (ok, claimed) as (select ${claimed} and ${guard}, ${claimed}),
       upd as (
         update account_balances b set balance = b.balance + v.delta
         from v, g
@@ -137,12 +151,13 @@ export class Ledger {
           companions.map((c, i) => sql`, ${sql.ref(`c${i}`)} as (${c} returning 1)`),
           sql``,
         )}
-      select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok,
+      select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows`.execute(trx);
     const row = result.rows[0];
+    if (row && !row.claimed) return { id, createdAt: input.createdAt, companionRows: [], claimed: false };
     if (row && !row.guard_ok && options.guard) throw await options.guard.error();
     if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
-    return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1) };
+    return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1), claimed: true };
   }
 
   /**

@@ -37,7 +37,7 @@ export interface RefundView {
   updatedAt: string;
 }
 
-type RefundRow = Selectable<RefundsTable>;
+export type RefundRow = Selectable<RefundsTable>;
 
 export function refundView(r: RefundRow): RefundView {
   return {
@@ -124,92 +124,107 @@ export class CardRefundService {
     }
     const now = this.s.clock.now();
     const refundId = newId('refund');
+    const transactionId = newId('transaction');
     await this.reserveCap(trx, source, input.amountMinor);
-    const txn = await this.s.ledger.post(trx, {
-      type: 'card_refund',
+    // The refund row is written in the ledger's statement (it names the transaction).
+    const explanation = input.explanation === undefined ? null : (JSON.parse(JSON.stringify(input.explanation)) as unknown);
+    const row: RefundRow = {
+      id: refundId,
+      source_type: source.type,
+      source_id: source.id,
+      order_id: source.orderId,
+      explanation,
+      customer_id: source.customerId,
+      amount: input.amountMinor,
       currency: source.currency,
-      postings: [
-        { account: customerCredit(source.customerId, source.currency), amountMinor: -input.amountMinor },
-        { account: platform('refunds_in_transit', source.currency), amountMinor: input.amountMinor },
-      ],
+      destination: 'card',
+      status: 'pending',
+      reason: input.reason,
+      failure_reason: null,
+      provider_reference: null,
       actor: actorLabel(input.actor),
-      memo: input.reason,
-      customerId: source.customerId,
-      orderId: source.orderId,
-      cause: { type: 'refund', id: refundId },
-      createdAt: now,
-    });
-    const row = await trx
-      .insertInto('refunds')
-      .values({
-        id: refundId,
-        source_type: source.type,
-        source_id: source.id,
-        order_id: source.orderId,
-        explanation: input.explanation === undefined ? null : JSON.stringify(input.explanation),
-        customer_id: source.customerId,
-        amount: input.amountMinor,
+      attempts: 1,
+      transaction_id: transactionId,
+      created_at: now,
+      updated_at: now,
+    };
+    const posted = await this.s.ledger.post(
+      trx,
+      {
+        id: transactionId,
+        type: 'card_refund',
         currency: source.currency,
-        destination: 'card',
-        status: 'pending',
-        reason: input.reason,
-        actor: actorLabel(input.actor),
-        attempts: 1,
-        transaction_id: txn.id,
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+        postings: [
+          { account: customerCredit(source.customerId, source.currency), amountMinor: -input.amountMinor },
+          { account: platform('refunds_in_transit', source.currency), amountMinor: input.amountMinor },
+        ],
+        actor: row.actor,
+        memo: input.reason,
+        customerId: source.customerId,
+        orderId: source.orderId,
+        cause: { type: 'refund', id: refundId },
+        createdAt: now,
+      },
+      { companions: [insertRefund(row)] },
+    );
+    if (posted.companionRows[0] !== 1) throw new Error(`refund ${refundId} was not written`);
     return refundView(row);
   }
 
   /** Step 2, after the reservation committed: ask the provider, then settle. */
   async send(refundId: string): Promise<RefundView> {
-    const refund = await this.load(this.s.store.db, refundId);
-    if (refund.status !== 'pending') return refundView(refund);
-    const source = await this.loadSource(refund);
+    const row = await this.load(this.s.store.db, refundId);
+    if (row.status !== 'pending') return refundView(row);
+    return this.sendReserved(refundView(row), await this.loadSource(row));
+  }
+
+  /**
+   * Step 2 for a refund whose view and source the caller holds (it just reserved it):
+   * nothing to read first. The refund is claimed (pending → settled) in the ledger's own
+   * statement, so of two processes settling it only one moves the money.
+   */
+  async sendReserved(refund: RefundView, source: CardSource): Promise<RefundView> {
     const result = await this.s.payments.refund({
       chargeReference: source.providerReference,
       paymentMethod: source.paymentMethod,
-      amountMinor: Number(refund.amount),
+      amountMinor: refund.amount,
       currency: refund.currency,
       idempotencyKey: `${refund.id}:${refund.attempts}`,
     });
     return this.s.store.transaction(async (trx) => {
       await this.lockOrderOf(trx, source);
       const now = this.s.clock.now();
-      const claimed = await trx
-        .updateTable('refunds')
-        .set(
-          result.ok
-            ? { status: 'succeeded', provider_reference: result.reference, failure_reason: null, updated_at: now }
-            : { status: 'failed', failure_reason: result.reason, updated_at: now },
-        )
-        .where('id', '=', refund.id)
-        .where('status', '=', 'pending')
-        .returningAll()
-        .executeTakeFirst();
-      if (!claimed) return refundView(await this.load(trx, refund.id)); // another process settled it
-      const amountMinor = Number(refund.amount);
-      await this.s.ledger.post(trx, {
-        type: result.ok ? 'card_refund_settled' : 'card_refund_failed',
-        currency: refund.currency,
-        postings: [
-          { account: platform('refunds_in_transit', refund.currency), amountMinor: -amountMinor },
-          result.ok
-            ? { account: platform('card_clearing', refund.currency), amountMinor }
-            : { account: customerCredit(refund.customer_id, refund.currency), amountMinor },
-        ],
-        actor: 'system',
-        memo: result.ok ? null : `Card refund failed; the money stays in account credit. ${result.reason}`,
-        customerId: refund.customer_id,
-        cause: { type: 'refund', id: refund.id },
-        relatedId: refund.transaction_id,
-        createdAt: now,
-      });
-      if (!result.ok) await this.releaseCap(trx, source, amountMinor);
-      return refundView(claimed);
+      const settled = result.ok
+        ? { status: 'succeeded' as const, providerReference: result.reference, failureReason: null }
+        : { status: 'failed' as const, providerReference: null, failureReason: result.reason };
+      const posted = await this.s.ledger.post(
+        trx,
+        {
+          type: result.ok ? 'card_refund_settled' : 'card_refund_failed',
+          currency: refund.currency,
+          postings: [
+            { account: platform('refunds_in_transit', refund.currency), amountMinor: -refund.amount },
+            result.ok
+              ? { account: platform('card_clearing', refund.currency), amountMinor: refund.amount }
+              : { account: customerCredit(refund.customerId, refund.currency), amountMinor: refund.amount },
+          ],
+          actor: 'system',
+          memo: result.ok ? null : `Card refund failed; the money stays in account credit. ${result.reason}`,
+          customerId: refund.customerId,
+          cause: { type: 'refund', id: refund.id },
+          relatedId: refund.transactionId,
+          createdAt: now,
+        },
+        {
+          claim: sql`update refunds set status = ${settled.status},
+            provider_reference = coalesce(${settled.providerReference}::text, provider_reference),
+            failure_reason = ${settled.failureReason}::text, updated_at = ${now.toISOString()}::timestamptz
+            where id = ${refund.id} and status = 'pending' returning 1`,
+        },
+      );
+      if (!posted.claimed) return refundView(await this.load(trx, refund.id)); // another process settled it
+      if (!result.ok) await this.releaseCap(trx, source, refund.amount);
+      return { ...refund, status: settled.status, failureReason: settled.failureReason, updatedAt: now.toISOString() };
     });
   }
 
@@ -322,6 +337,17 @@ export function orderPaymentSource(p: {
     paymentMethod: p.payment_method,
     providerReference: p.provider_reference,
   };
+}
+
+/** The refund row, as a companion of its ledger transaction: written only with it (`from txn`). */
+export function insertRefund(r: RefundRow) {
+  return sql`insert into refunds (id, source_type, source_id, order_id, explanation, customer_id, amount, currency,
+      destination, status, reason, failure_reason, provider_reference, actor, attempts, transaction_id, created_at, updated_at)
+    select ${r.id}, ${r.source_type}, ${r.source_id}, ${r.order_id}, ${r.explanation === null ? null : JSON.stringify(r.explanation)}::jsonb,
+      ${r.customer_id}, ${r.amount}::int8, ${r.currency}, ${r.destination}, ${r.status}, ${r.reason}::text, ${r.failure_reason}::text,
+      ${r.provider_reference}::text, ${r.actor}, ${r.attempts}::int, txn.id, ${r.created_at.toISOString()}::timestamptz,
+      ${r.updated_at.toISOString()}::timestamptz
+    from txn`;
 }
 
 /** Where a card source keeps its refunded-so-far cap. */

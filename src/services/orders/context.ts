@@ -77,8 +77,8 @@ export interface TransitionContext extends TransitionDeps {
   refunds: RefundView[];
   /** Lines whose status changed; written with the order at the end of the transition. */
   lineWrites: LineRow[];
-  /** Card refunds to send once the transaction has committed. */
-  afterCommit: Array<() => Promise<unknown>>;
+  /** Card refunds to send once the transaction has committed; each gives the settled refund. */
+  afterCommit: Array<() => Promise<RefundView>>;
   /** Details recorded in the event (history and outbox). */
   event: Record<string, unknown>;
   dryRun: boolean;

@@ -2,12 +2,14 @@
 // credits the account and the order takes its total from the account into escrow;
 // refunds go from escrow back to the account and, for the card part, on to the card;
 // closing moves escrow to the provider (less commission) and the platform (fee).
+import { sql } from 'kysely';
 import { SettleError, ruleRefused } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
 import { customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
+import type { PostInput } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
-import { orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
+import { insertRefund, orderPaymentSource, refundView, type RefundRow, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
 import { policiesOf, type PaymentRow } from './records.js';
 
@@ -43,8 +45,8 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
     if (!charge.ok) {
       throw new SettleError(charge.code === 'invalid_payment_method' ? 400 : 402, 'card_error', charge.code, charge.message, { param: 'paymentMethod' });
     }
-    const paymentId = newId('payment');
-    const txn = await ctx.s.ledger.post(ctx.trx, {
+    const payment = paymentRow(ctx, { method: 'card', amount: cardPart, paymentMethod: ctx.params.paymentMethod, reference: charge.reference });
+    await postWith(ctx, payment, {
       type: 'order_card_payment',
       currency: order.currency,
       postings: [
@@ -56,13 +58,12 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
       customerId: order.customer_id,
       providerId: order.provider_id,
       orderId: order.id,
-      cause: { type: 'payment', id: paymentId },
+      cause: { type: 'payment', id: payment.id },
       createdAt: ctx.now,
     });
-    await insertPayment(ctx, { id: paymentId, method: 'card', amount: cardPart, paymentMethod: ctx.params.paymentMethod, reference: charge.reference, transactionId: txn.id });
   }
-  const paymentId = newId('payment');
-  const txn = await ctx.s.ledger.post(ctx.trx, {
+  const payment = paymentRow(ctx, { method: 'account_credit', amount: creditPart, paymentMethod: null, reference: null });
+  await postWith(ctx, creditPart > 0 ? payment : null, {
     type: 'order_payment',
     currency: order.currency,
     postings: [
@@ -74,35 +75,50 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
     customerId: order.customer_id,
     providerId: order.provider_id,
     orderId: order.id,
-    cause: { type: 'payment', id: paymentId },
+    cause: { type: 'payment', id: payment.id },
     createdAt: ctx.now,
   });
-  if (creditPart > 0) await insertPayment(ctx, { id: paymentId, method: 'account_credit', amount: creditPart, paymentMethod: null, reference: null, transactionId: txn.id });
   order.paid += due;
   ctx.event.payment = { amount: due, accountCredit: creditPart, card: cardPart };
 }
 
-async function insertPayment(
+function paymentRow(
   ctx: TransitionContext,
-  p: { id: string; method: 'card' | 'account_credit'; amount: number; paymentMethod: string | null; reference: string | null; transactionId: string },
-): Promise<void> {
-  const row = await ctx.trx
-    .insertInto('order_payments')
-    .values({
-      id: p.id,
-      order_id: ctx.rec.order.id,
-      customer_id: ctx.rec.order.customer_id,
-      method: p.method,
-      amount: p.amount,
-      currency: ctx.rec.order.currency,
-      payment_method: p.paymentMethod,
-      provider_reference: p.reference,
-      transaction_id: p.transactionId,
-      created_at: ctx.now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  ctx.rec.payments.push(row);
+  p: { method: 'card' | 'account_credit'; amount: number; paymentMethod: string | null; reference: string | null },
+): PaymentRow {
+  const { order } = ctx.rec;
+  return {
+    id: newId('payment'),
+    order_id: order.id,
+    customer_id: order.customer_id,
+    method: p.method,
+    amount: p.amount,
+    currency: order.currency,
+    refunded_amount: 0,
+    payment_method: p.paymentMethod,
+    provider_reference: p.reference,
+    transaction_id: newId('transaction'),
+    created_at: ctx.now,
+  };
+}
+
+/** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
+async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>): Promise<void> {
+  if (!payment) {
+    await ctx.s.ledger.post(ctx.trx, input);
+    return;
+  }
+  const p = payment;
+  const posted = await ctx.s.ledger.post(ctx.trx, { ...input, id: p.transaction_id }, {
+    companions: [
+      sql`insert into order_payments (id, order_id, customer_id, method, amount, currency, payment_method, provider_reference, transaction_id, created_at)
+        select ${p.id}, ${p.order_id}, ${p.customer_id}, ${p.method}, ${p.amount}::int8, ${p.currency}, ${p.payment_method}::text,
+          ${p.provider_reference}::text, txn.id, ${p.created_at.toISOString()}::timestamptz
+        from txn`,
+    ],
+  });
+  if (posted.companionRows[0] !== 1) throw new Error(`payment ${p.id} was not written`);
+  ctx.rec.payments.push(p);
 }
 
 /**
@@ -121,70 +137,78 @@ export async function refundFromEscrow(
       maxRefundable: order.paid - order.refunded,
     });
   }
-  const refundId = newId('refund');
-  const txn = await ctx.s.ledger.post(ctx.trx, {
-    type: 'order_refund',
+  // What goes on to cards is known before anything is written (the payments are read
+  // under the order's lock), so the account-credit refund row rides in the ledger's statement.
+  const cardParts = input.destination === 'card' ? splitOverCards(ctx.rec.payments, input.amountMinor) : [];
+  const toAccount = input.amountMinor - cardParts.reduce((s, c) => s + c.amountMinor, 0);
+  const refund: RefundRow = {
+    id: newId('refund'),
+    source_type: 'order',
+    source_id: order.id,
+    order_id: order.id,
+    customer_id: order.customer_id,
+    amount: toAccount,
     currency: order.currency,
-    postings: [
-      { account: orderEscrow(order.id, order.currency), amountMinor: -input.amountMinor },
-      { account: customerCredit(order.customer_id, order.currency), amountMinor: input.amountMinor },
-    ],
+    destination: 'account_credit',
+    status: 'succeeded',
+    reason: input.reason,
+    failure_reason: null,
+    provider_reference: null,
     actor: actorLabel(ctx.actor),
-    memo: input.reason ?? `Refund for order ${order.number}`,
-    customerId: order.customer_id,
-    providerId: order.provider_id,
-    orderId: order.id,
-    cause: { type: 'refund', id: refundId },
-    createdAt: ctx.now,
-  });
+    attempts: 1,
+    transaction_id: newId('transaction'),
+    explanation: input.explanation === undefined ? null : (JSON.parse(JSON.stringify(input.explanation)) as unknown),
+    created_at: ctx.now,
+    updated_at: ctx.now,
+  };
+  const posted = await ctx.s.ledger.post(
+    ctx.trx,
+    {
+      id: refund.transaction_id as string,
+      type: 'order_refund',
+      currency: order.currency,
+      postings: [
+        { account: orderEscrow(order.id, order.currency), amountMinor: -input.amountMinor },
+        { account: customerCredit(order.customer_id, order.currency), amountMinor: input.amountMinor },
+      ],
+      actor: refund.actor,
+      memo: input.reason ?? `Refund for order ${order.number}`,
+      customerId: order.customer_id,
+      providerId: order.provider_id,
+      orderId: order.id,
+      cause: { type: 'refund', id: refund.id },
+      createdAt: ctx.now,
+    },
+    toAccount > 0 ? { companions: [insertRefund(refund)] } : {},
+  );
   order.refunded += input.amountMinor;
   order.service_fee_refunded += input.serviceFeeMinor ?? 0;
-  const toCard = input.destination === 'card' ? await sendToCards(ctx, input.amountMinor, input.reason, input.explanation) : 0;
-  const toAccount = input.amountMinor - toCard;
+  for (const c of cardParts) await reserveCardRefund(ctx, c.payment, c.amountMinor, input.reason, input.explanation);
   if (toAccount > 0) {
-    const row = await ctx.trx
-      .insertInto('refunds')
-      .values({
-        id: refundId,
-        source_type: 'order',
-        source_id: order.id,
-        order_id: order.id,
-        customer_id: order.customer_id,
-        amount: toAccount,
-        currency: order.currency,
-        destination: 'account_credit',
-        status: 'succeeded',
-        reason: input.reason,
-        actor: actorLabel(ctx.actor),
-        attempts: 1,
-        transaction_id: txn.id,
-        explanation: input.explanation === undefined ? null : JSON.stringify(input.explanation),
-        created_at: ctx.now,
-        updated_at: ctx.now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    ctx.refunds.push(refundView(row));
+    if (posted.companionRows[0] !== 1) throw new Error(`refund ${refund.id} was not written`);
+    ctx.refunds.push(refundView(refund));
   }
 }
 
-/** Card payments first (largest remaining first); returns how much was reserved for cards. */
-async function sendToCards(ctx: TransitionContext, amountMinor: number, reason: string | null, explanation: unknown): Promise<number> {
+/** How `amountMinor` goes back to the card payments: largest remaining first. */
+function splitOverCards(payments: PaymentRow[], amountMinor: number): { payment: PaymentRow; amountMinor: number }[] {
   let left = amountMinor;
-  const cards = ctx.rec.payments
+  const parts: { payment: PaymentRow; amountMinor: number }[] = [];
+  const cards = payments
     .filter((p) => p.method === 'card' && p.amount - p.refunded_amount > 0)
     .sort((a, b) => b.amount - b.refunded_amount - (a.amount - a.refunded_amount));
   for (const payment of cards) {
     if (left === 0) break;
     const part = Math.min(left, payment.amount - payment.refunded_amount);
-    await reserveCardRefund(ctx, payment, part, reason, explanation);
+    parts.push({ payment, amountMinor: part });
     left -= part;
   }
-  return amountMinor - left;
+  return parts;
 }
 
 async function reserveCardRefund(ctx: TransitionContext, payment: PaymentRow, amountMinor: number, reason: string | null, explanation: unknown): Promise<RefundView> {
-  const refund = await ctx.cardRefunds.reserve(ctx.trx, orderPaymentSource(payment), {
+  const source = orderPaymentSource(payment);
+  const refund = await ctx.cardRefunds.reserve(ctx.trx, source, {
     amountMinor,
     reason,
     actor: ctx.actor,
@@ -192,7 +216,7 @@ async function reserveCardRefund(ctx: TransitionContext, payment: PaymentRow, am
   });
   payment.refunded_amount += amountMinor;
   ctx.refunds.push(refund);
-  if (!ctx.dryRun) ctx.afterCommit.push(() => ctx.cardRefunds.send(refund.id));
+  if (!ctx.dryRun) ctx.afterCommit.push(() => ctx.cardRefunds.sendReserved(refund, source));
   return refund;
 }
 

@@ -14,6 +14,7 @@ import { buildView, eventView, listOrderIds, orderView, type EventView, type Ord
 import { loadOrder, policiesOf, type OrderExtras } from './records.js';
 import { DeadlineFiring } from './firing.js';
 import { cardRefundable } from './money.js';
+import type { RefundView } from '../card-refunds.js';
 
 /**
  * Who asks: the request's idempotency key and, from the HTTP layer, the INSERT of its
@@ -121,8 +122,14 @@ export class OrderService {
       view,
       after: pending.length
         ? async () => {
-            for (const send of pending) await send();
-            return orderView(this.store.db, id);
+            const settled: RefundView[] = [];
+            for (const send of pending) settled.push(await send());
+            // A card refund that went through changes only the refund itself (the order's
+            // amounts already counted it): answer with it, without reading the order again.
+            // One that failed put money back in credit and released its cap: read it all.
+            if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
+            const byId = new Map(settled.map((r) => [r.id, r]));
+            return { ...view, refunds: view.refunds.map((r) => byId.get(r.id) ?? r) };
           }
         : undefined,
     };
