@@ -20,7 +20,6 @@ const WRITE = new RegExp(
 /** file → why its writes keep the rule. */
 const KEEPS_THE_RULE: Record<string, string> = {
   'services/orders/writes.ts': 'the transition write itself: rewrites the order row in the same statement',
-  'services/orders/actions.ts': 'runs inside a transition (order locked first, order row rewritten at the end)',
   'services/orders/terms.ts': 'runs inside a transition',
   'services/orders/money.ts': 'runs inside a transition',
   'services/orders/create.ts': 'a new order nobody else can see yet; its transition writes the row',

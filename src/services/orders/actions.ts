@@ -79,9 +79,10 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     if (!quote || quote.total === 0) return;
     for (const q of quote.lines) {
       if (q.refund === 0) continue;
-      await ctx.trx.updateTable('order_lines').set((eb) => ({ refunded: eb('refunded', '+', q.refund) })).where('id', '=', q.lineId).execute();
+      // Written with the order at the end of the transition (the order's lock covers its lines).
       const line = ctx.rec.lines.find((l) => l.id === q.lineId) as LineRow;
       line.refunded = Number(line.refunded) + q.refund;
+      if (!ctx.lineWrites.includes(line)) ctx.lineWrites.push(line);
     }
     await refundFromEscrow(ctx, {
       amountMinor: quote.total,

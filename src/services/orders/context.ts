@@ -75,7 +75,7 @@ export interface TransitionContext extends TransitionDeps {
   /** The lines as a terms change will leave them, computed (and seats moved) by move_seats. */
   pendingLines: LineRow[] | null;
   refunds: RefundView[];
-  /** Lines whose status changed; written with the order at the end of the transition. */
+  /** Lines the transition changed (status, refunded); written with the order at the end of the transition. */
   lineWrites: LineRow[];
   /** Card refunds to send once the transaction has committed; each gives the settled refund. */
   afterCommit: Array<() => Promise<RefundView>>;

@@ -19,7 +19,7 @@ export interface TransitionWrite {
   event: EventRow;
   /** The order's deadline from now on; null removes it. */
   deadline: { transition: string; at: Date } | null;
-  /** Lines whose status the transition changed (status, done_at, cancelled_at are written). */
+  /** Lines the transition changed (status, done_at, cancelled_at and refunded are written). */
   lines: LineRow[];
 }
 
@@ -37,7 +37,7 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
   // UPDATE … FROM with one order twice would apply one of them at random.
   if (ids.size !== writes.length) throw new Error('writeTransitions: an order appears twice in one write');
   const orders = writes.map((w) => w.order);
-  const lines = writes.flatMap((w) => w.lines.map((l) => ({ id: l.id, status: l.status, done_at: l.done_at, cancelled_at: l.cancelled_at })));
+  const lines = writes.flatMap((w) => w.lines.map((l) => ({ id: l.id, status: l.status, done_at: l.done_at, cancelled_at: l.cancelled_at, refunded: l.refunded })));
   const events = writes.map((w) => w.event);
   const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
@@ -62,7 +62,7 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
       from jsonb_populate_recordset(null::orders, ${JSON.stringify(orders)}::jsonb) x
       where o.id >= x.id and o.id <= x.id),
     l as (
-      update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at
+      update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at, refunded = x.refunded
       from jsonb_populate_recordset(null::order_lines, ${JSON.stringify(lines)}::jsonb) x
       where l.id >= x.id and l.id <= x.id),
     e as (
