@@ -6,7 +6,7 @@
 // Per flow it also reports the CPU of the server (and of PostgreSQL's backends) and,
 // from a separate run with bench/sql-hook.ts loaded into the server, the SQL statements
 // the server sent (`--no-sql` skips that run).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { cpuMs, postgresBackendsCpuMs, startServer } from './server.js';
 import { createDatabase, dropDatabase, postgresReachable } from './pg.js';
 import { summarize } from './stats.js';
+import { summarizeProfile } from './cpu-profile.js';
 
 const quick = process.argv.includes('--quick');
 const countSql = !process.argv.includes('--no-sql');
@@ -22,6 +23,21 @@ const countSql = !process.argv.includes('--no-sql');
 const skipPglite = process.argv.includes('--skip-pglite');
 const skipPostgres = process.argv.includes('--skip-postgres');
 const onlyFlow = process.argv.includes('--flow') ? process.argv[process.argv.indexOf('--flow') + 1] : null;
+// `--cpu-prof`: the servers' CPU profiles (whole run, setup included), by package and function.
+const cpuProf = process.argv.includes('--cpu-prof');
+function profiling(label: string): { nodeArgs: string[]; summary: () => unknown } {
+  if (!cpuProf) return { nodeArgs: [], summary: () => undefined };
+  const dir = mkdtempSync(path.join(os.tmpdir(), `settle-prof-${label}-`));
+  return {
+    nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
+    summary: () => {
+      const files = readdirSync(dir);
+      const out = files.length ? summarizeProfile(path.join(dir, files[0] as string)) : null;
+      rmSync(dir, { recursive: true, force: true });
+      return out;
+    },
+  };
+}
 const CLIENTS = 16;
 const SECONDS = quick ? 3 : 15;
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
@@ -145,13 +161,15 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
 const out: Record<string, unknown> = { clients: CLIENTS, secondsEach: SECONDS, targets: { lifecyclePostgres: 250, lifecyclePglite: 120, cancelFlowPostgres: 160 } };
 if (!skipPostgres && (await postgresReachable())) {
   const db = await createDatabase('lifecycle');
-  const server = await startServer({ env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
+  const prof = profiling('pg');
+  const server = await startServer({ nodeArgs: prof.nodeArgs, env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
   try {
     out.postgres = await measure(server.port, cpuOf(server.pid, db.name));
   } finally {
     await server.stop();
     await dropDatabase(db.name);
   }
+  if (cpuProf) out.postgresServerProfile = prof.summary();
 }
 type Tally = Record<string, { n: number; ms: number }>;
 
@@ -204,12 +222,14 @@ if (countSql && !skipPostgres && (await postgresReachable())) out.sqlOnPostgres 
 
 if (!skipPglite) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'settle-bench-lifecycle-'));
-  const server = await startServer({ env: { SETTLE_DATA_DIR: dir, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pglite.log') });
+  const prof = profiling('pglite');
+  const server = await startServer({ nodeArgs: prof.nodeArgs, env: { SETTLE_DATA_DIR: dir, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pglite.log') });
   try {
     out.pglite = await measure(server.port, cpuOf(server.pid, null));
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (cpuProf) out.pgliteServerProfile = prof.summary();
 }
 console.log(JSON.stringify({ bookingFlows: out }, null, 2));
