@@ -49,6 +49,44 @@ for (const method of ['query', 'exec']) {
   if (proto) wrap(proto, method);
 }
 
+// Settle's PGlite dialect runs prepared statements through execProtocol (store/pglite-dialect.ts):
+// count each Bind there under the text its Parse gave the statement's name.
+const texts = new Map<string, string>();
+function cString(buf: Uint8Array, at: number): [string, number] {
+  let end = at;
+  while (buf[end] !== 0) end++;
+  return [Buffer.from(buf.subarray(at, end)).toString('utf8'), end + 1];
+}
+{
+  let proto: Record<string, unknown> | null = PGlite.prototype as unknown as Record<string, unknown>;
+  while (proto && !Object.prototype.hasOwnProperty.call(proto, 'execProtocol')) proto = Object.getPrototypeOf(proto) as Record<string, unknown> | null;
+  const original = proto?.execProtocol as ((m: Uint8Array, ...a: unknown[]) => Promise<unknown>) | undefined;
+  if (proto && original) {
+    proto.execProtocol = function (this: unknown, message: Uint8Array, ...a: unknown[]) {
+      let bound: string | null = null;
+      for (let at = 0; at < message.length; ) {
+        const type = String.fromCharCode(message[at] as number);
+        const len = new DataView(message.buffer, message.byteOffset + at + 1, 4).getInt32(0);
+        if (type === 'P') {
+          const [name, next] = cString(message, at + 5);
+          texts.set(name, cString(message, next)[0]);
+        } else if (type === 'B') {
+          const [, next] = cString(message, at + 5);
+          bound = texts.get(cString(message, next)[0]) ?? '?';
+        }
+        at += 1 + len;
+      }
+      const t0 = performance.now();
+      const out = original.call(this, message, ...a);
+      if (bound !== null) {
+        const text = bound;
+        out.then(() => record(text, t0), () => record(`ERROR ${text}`, t0));
+      }
+      return out;
+    };
+  }
+}
+
 if (file) {
   setInterval(() => writeFileSync(file, JSON.stringify(tally)), 1000).unref();
 }
