@@ -73,6 +73,11 @@ export interface PostOptions {
    * Not with companions, which would be written either way.
    */
   claim?: RawBuilder<unknown>;
+  /**
+   * With `claim`: an `update … returning 1` the claim must run after, to take another
+   * row's lock first (the claim names it `locked`: `… and exists (select 1 from locked)`).
+   */
+  claimAfter?: RawBuilder<unknown>;
 }
 
 const MAX_POSTINGS = 16;
@@ -80,6 +85,21 @@ const MAX_POSTINGS = 16;
 export class Ledger {
   /** Accounts known to exist in this database; filled only after a commit. */
   private readonly knownAccounts = new Set<string>();
+
+  /**
+   * The rows that open a new account (its balance rows too), for a caller that writes them
+   * in its own statement (an order opens its escrow account with the order); known to this
+   * ledger once the caller's transaction commits.
+   */
+  openingRows(trx: Trx, ref: AccountRef, createdAt: Date) {
+    const policy = ACCOUNT_POLICIES[ref.kind];
+    const id = accountId(ref);
+    afterCommit(trx, () => this.knownAccounts.add(id));
+    return {
+      account: { id, kind: ref.kind, owner_id: ref.ownerId, currency: ref.currency, allow_negative: policy.allowNegative, shards: policy.shards, created_at: createdAt },
+      balances: Array.from({ length: policy.shards }, (_, shard) => ({ account_id: id, shard, allow_negative: policy.allowNegative, balance: 0 })),
+    };
+  }
 
   async ensureAccounts(trx: Trx, refs: AccountRef[], createdAt: Date): Promise<void> {
     const missing = refs.filter((r) => !this.knownAccounts.has(accountId(r)));
@@ -123,10 +143,12 @@ export class Ledger {
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
     const companions = options.companions ?? [];
     if (options.claim && companions.length > 0) throw new Error('ledger.post: a claim cannot have companions');
+    if (options.claimAfter && !options.claim) throw new Error('ledger.post: claimAfter needs a claim');
     const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
     const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
     const result = await sql<{ updated: number; guard_ok: boolean; claimed: boolean; companion_rows: number[] }>`
-      with ${options.claim ? sql`claim as (${options.claim}),` : sql``}
+      with ${options.claim && options.claimAfter ? sql`locked as (${options.claimAfter}),` : sql``}
+      ${options.claim ? sql`claim as (${options.claim}),` : sql``}
       v (account_id, shard, delta, bounded) as (values ${values}),
       g (ok, claimed) as (select ${claimed} and ${guard}, ${claimed}),
       upd as (

@@ -12,7 +12,7 @@ import { conflict, notFound, ruleRefused } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
-import { touchOrder } from './orders/order-version.js';
+import { touchOrder, touchOrderStatement } from './orders/order-version.js';
 import type { Selectable } from 'kysely';
 import type { RefundsTable } from '../store/schema.js';
 
@@ -192,7 +192,9 @@ export class CardRefundService {
       idempotencyKey: `${refund.id}:${refund.attempts}`,
     });
     return this.s.store.transaction(async (trx) => {
-      await this.lockOrderOf(trx, source);
+      // The order's lock first, as transitions take it (orders/order-version.ts), in the
+      // claim's own statement.
+      const orderId = source.type === 'order_payment' ? source.orderId : null;
       const now = this.s.clock.now();
       const settled = result.ok
         ? { status: 'succeeded' as const, providerReference: result.reference, failureReason: null }
@@ -219,7 +221,8 @@ export class CardRefundService {
           claim: sql`update refunds set status = ${settled.status},
             provider_reference = coalesce(${settled.providerReference}::text, provider_reference),
             failure_reason = ${settled.failureReason}::text, updated_at = ${now.toISOString()}::timestamptz
-            where id = ${refund.id} and status = 'pending' returning 1`,
+            where id = ${refund.id} and status = 'pending' ${orderId ? sql`and exists (select 1 from locked)` : sql``} returning 1`,
+          ...(orderId ? { claimAfter: sql`${touchOrderStatement(orderId)} returning 1` } : {}),
         },
       );
       if (!posted.claimed) return refundView(await this.load(trx, refund.id)); // another process settled it

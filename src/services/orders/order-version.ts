@@ -4,9 +4,15 @@
 // new version. A transition does both (it locks the order first and rewrites its row at
 // the end). Anything else that writes those rows calls touchOrder first, in the same
 // transaction, before any other write.
+import { sql, type RawBuilder } from 'kysely';
 import type { Trx } from '../../store/db.js';
 
 /** Locks the order (as transitions do, before anything else) and gives its row a new version without changing it. */
 export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
-  await trx.updateTable('orders').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', orderId).execute();
+  await touchOrderStatement(orderId).execute(trx);
+}
+
+/** touchOrder as a statement to run inside another (a CTE that must run first). */
+export function touchOrderStatement(orderId: string): RawBuilder<unknown> {
+  return sql`update orders set updated_at = updated_at where id = ${orderId}`;
 }
