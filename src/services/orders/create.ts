@@ -11,6 +11,7 @@ import type { TransitionContext, TransitionDeps } from './context.js';
 import { amountsFor, lineAmount, refusePastStarts } from './terms.js';
 import { serviceTimes, type LineRow } from './records.js';
 import { runTransition, type TransitionRequest } from './engine.js';
+import { orderEscrow } from '../../ledger/accounts.js';
 
 export interface LineInput {
   description?: string | undefined;
@@ -72,11 +73,15 @@ export async function createOrder(
   const amounts = amountsFor(lines, policies);
   const times = serviceTimes(lines);
   const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
-  // The order and its lines in one statement (the lines' foreign key is checked at its end);
+  // The order, its lines and its escrow account in one statement (foreign keys are checked at its end);
   // the create transition works on these rows as they are (nobody else can see the order
   // before this transaction commits): the order as written, the lines as built here.
+  // The order's escrow account (where its payments are held) opens with it.
+  const escrow = deps.s.ledger.openingRows(trx, orderEscrow(orderId, input.currency), now);
   const order = await trx
     .with('inserted_lines', (db) => db.insertInto('order_lines').values(lines).returning('id'))
+    .with('escrow_account', (db) => db.insertInto('accounts').values(escrow.account).returning('id'))
+    .with('escrow_balances', (db) => db.insertInto('account_balances').values(escrow.balances).returning('account_id'))
     .insertInto('orders')
     .values({
       id: orderId,
