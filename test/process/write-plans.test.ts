@@ -68,8 +68,8 @@ describe('writing a transition', () => {
       const now = new Date('2032-03-01T11:00:00.000Z');
       const event = { id: `evt_plan_${Date.now()}`, type: 'order.note', order_id: id, transition: null, actor: 'test', from_state: rec.order.state, to_state: rec.order.state, reason: null, payload: {}, created_at: now };
       // One write with a changed line and a new deadline, one that removes the deadline.
-      await writeTransitions(trx, [{ order: { ...rec.order, updated_at: now }, event, deadline: { transition: 'expire', at: new Date(now.getTime() + DAY) }, lines: rec.lines.slice(0, 1) }]);
-      await writeTransitions(trx, [{ order: { ...rec.order, updated_at: now }, event: { ...event, id: `${event.id}_2` }, deadline: null, lines: rec.lines }]);
+      await writeTransitions(trx, [{ order: { ...rec.order, updated_at: now }, event, deadline: { transition: 'expire', at: new Date(now.getTime() + DAY) }, lines: rec.lines.slice(0, 1), payouts: [] }]);
+      await writeTransitions(trx, [{ order: { ...rec.order, updated_at: now }, event: { ...event, id: `${event.id}_2` }, deadline: null, lines: rec.lines, payouts: [] }]);
       const after = await counters();
       const rows = after.map((a, i) => ({ relname: a.relname, seqScans: a.seq_scan - before[i]!.seq_scan, indexScans: a.idx_scan - before[i]!.idx_scan }));
       throw Object.assign(new Error('rollback'), { rows });

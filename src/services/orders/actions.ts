@@ -162,10 +162,8 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     const { order } = ctx.rec;
     const payoutExpr = ctx.process.schedules?.payout;
     const dueAt = payoutExpr ? evaluateTime(payoutExpr, { closedAt: ctx.now }, policiesOf(order)) : ctx.now;
-    await ctx.trx
-      .insertInto('payouts')
-      .values({ id: newId('payout'), provider_id: order.provider_id, order_id: order.id, amount, currency: order.currency, status: 'scheduled', due_at: dueAt ?? ctx.now, created_at: ctx.now })
-      .execute();
+    // Written with the order at the end of the transition (writes.ts).
+    ctx.payoutWrites.push({ id: newId('payout'), provider_id: order.provider_id, order_id: order.id, amount, currency: order.currency, status: 'scheduled', due_at: dueAt ?? ctx.now, created_at: ctx.now });
     ctx.event.payout = { amount, dueAt: (dueAt ?? ctx.now).toISOString() };
   },
   record_review(ctx) {

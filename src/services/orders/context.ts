@@ -7,6 +7,7 @@ import type { CancellationQuote } from '../../domain/cancellation.js';
 import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
 import type { CardRefundService, RefundView } from '../card-refunds.js';
+import type { PayoutRow } from './writes.js';
 import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
 export type RefundDestination = 'card' | 'account_credit';
@@ -77,6 +78,8 @@ export interface TransitionContext extends TransitionDeps {
   refunds: RefundView[];
   /** Lines the transition changed (status, refunded); written with the order at the end of the transition. */
   lineWrites: LineRow[];
+  /** Payouts scheduled by the transition; written with the order at the end. */
+  payoutWrites: PayoutRow[];
   /** Card refunds to send once the transaction has committed; each gives the settled refund. */
   afterCommit: Array<() => Promise<RefundView>>;
   /** Details recorded in the event (history and outbox). */

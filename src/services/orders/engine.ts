@@ -94,6 +94,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
     refunds: [],
     afterCommit: [],
     lineWrites: [],
+    payoutWrites: [],
     event: {},
     dryRun: req.dryRun ?? false,
     ...(req.respond ? { extras: rec.extras ?? { refunds: [], events: [] } } : {}),
@@ -119,7 +120,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
     ctx.extras.refunds.push(...ctx.refunds);
     ctx.extras.events.push(event);
   }
-  const write: TransitionWrite = { order, event, deadline: next ?? null, lines: ctx.lineWrites };
+  const write: TransitionWrite = { order, event, deadline: next ?? null, lines: ctx.lineWrites, payouts: ctx.payoutWrites };
   if (req.defer) req.defer.push(write);
   else ctx.companionRows = await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null);
   return ctx;

@@ -1,5 +1,5 @@
 // Writing transitions back: the order rows, the lines whose status changed, the events
-// (history and outbox) and each order's next deadline, for one transition or for a whole
+// (history and outbox), the payouts scheduled and each order's next deadline, for one transition or for a whole
 // batch of deadline firings, in one statement of one fixed shape. The rows travel as JSON
 // arrays (jsonb_populate_recordset), so the statement text does not depend on how many
 // orders it writes and stays one prepared statement.
@@ -21,6 +21,19 @@ export interface TransitionWrite {
   deadline: { transition: string; at: Date } | null;
   /** Lines the transition changed (status, done_at, cancelled_at and refunded are written). */
   lines: LineRow[];
+  /** Payouts the transition scheduled (inserted). */
+  payouts: PayoutRow[];
+}
+
+export interface PayoutRow {
+  id: string;
+  provider_id: string;
+  order_id: string;
+  amount: number;
+  currency: string;
+  status: 'scheduled';
+  due_at: Date;
+  created_at: Date;
 }
 
 /** Upper bound on one write, so a runaway batch fails loudly instead of building a huge statement. */
@@ -39,6 +52,7 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
   const orders = writes.map((w) => w.order);
   const lines = writes.flatMap((w) => w.lines.map((l) => ({ id: l.id, status: l.status, done_at: l.done_at, cancelled_at: l.cancelled_at, refunded: l.refunded })));
   const events = writes.map((w) => w.event);
+  const payouts = writes.flatMap((w) => w.payouts);
   const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
   const result = await sql<{ companion_rows: number }>`
@@ -68,7 +82,11 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
     e as (
       insert into order_events (id, order_id, type, transition, actor, from_state, to_state, reason, payload, created_at)
       select x.id, x.order_id, x.type, x.transition, x.actor, x.from_state, x.to_state, x.reason, x.payload, x.created_at
-      from jsonb_populate_recordset(null::order_events, ${JSON.stringify(events)}::jsonb) x)
+      from jsonb_populate_recordset(null::order_events, ${JSON.stringify(events)}::jsonb) x),
+    p as (
+      insert into payouts (id, provider_id, order_id, amount, currency, status, due_at, created_at)
+      select x.id, x.provider_id, x.order_id, x.amount, x.currency, x.status, x.due_at, x.created_at
+      from jsonb_populate_recordset(null::payouts, ${JSON.stringify(payouts)}::jsonb) x)
     ${companion ? sql`, k as (${companion} returning 1) select (select count(*) from k)::int as companion_rows` : sql`select 0 as companion_rows`}`.execute(trx);
   return result.rows[0]?.companion_rows ?? 0;
 }
