@@ -6,8 +6,8 @@ import { sql } from 'kysely';
 import { SettleError, ruleRefused } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
-import { customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
-import type { PostInput } from '../../ledger/ledger.js';
+import { accountId, customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
+import type { PostInput, PostOptions } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
 import { insertRefund, orderPaymentSource, refundView, type RefundRow, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
@@ -23,6 +23,8 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
   const due = totalOf(order) - order.paid;
   if (due <= 0) return;
   const credit = customerCredit(order.customer_id, order.currency);
+  // Mostly the credit covers it all: one statement takes it, if it does (see payAllFromCredit).
+  if (ctx.params.useAccountCredit && (await payAllFromCredit(ctx, due))) return;
   // Locked so the credit we plan to use cannot be spent elsewhere before we take it.
   const available = ctx.params.useAccountCredit ? await ctx.s.ledger.lockBalance(ctx.trx, credit) : 0;
   const creditPart = Math.min(available, due);
@@ -82,6 +84,50 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
   ctx.event.payment = { amount: due, accountCredit: creditPart, card: cardPart };
 }
 
+const CREDIT_SHORT = new SettleError(402, 'card_error', 'credit_short', 'internal: the credit does not cover the order');
+
+/**
+ * Pays the whole amount from account credit when the credit covers it, in one statement:
+ * the guard locks the credit's balance row and checks it before anything is written, so a
+ * short balance writes nothing and the caller goes on to split between credit and card.
+ */
+async function payAllFromCredit(ctx: TransitionContext, due: number): Promise<boolean> {
+  const { order } = ctx.rec;
+  const credit = customerCredit(order.customer_id, order.currency);
+  const payment = paymentRow(ctx, { method: 'account_credit', amount: due, paymentMethod: null, reference: null });
+  try {
+    await postWith(
+      ctx,
+      payment,
+      {
+        type: 'order_payment',
+        currency: order.currency,
+        postings: [
+          { account: credit, amountMinor: -due },
+          { account: orderEscrow(order.id, order.currency), amountMinor: due },
+        ],
+        actor: actorLabel(ctx.actor),
+        memo: `Payment for order ${order.number}`,
+        customerId: order.customer_id,
+        providerId: order.provider_id,
+        orderId: order.id,
+        cause: { type: 'payment', id: payment.id },
+        createdAt: ctx.now,
+      },
+      {
+        condition: sql`(select b.balance >= ${due}::int8 from account_balances b where b.account_id = ${accountId(credit)} and b.shard = 0 for update)`,
+        error: () => CREDIT_SHORT,
+      },
+    );
+  } catch (err) {
+    if (err === CREDIT_SHORT) return false;
+    throw err;
+  }
+  order.paid += due;
+  ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
+  return true;
+}
+
 function paymentRow(
   ctx: TransitionContext,
   p: { method: 'card' | 'account_credit'; amount: number; paymentMethod: string | null; reference: string | null },
@@ -103,13 +149,14 @@ function paymentRow(
 }
 
 /** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
-async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>): Promise<void> {
+async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>, guard?: PostOptions['guard']): Promise<void> {
   if (!payment) {
     await ctx.s.ledger.post(ctx.trx, input);
     return;
   }
   const p = payment;
   const posted = await ctx.s.ledger.post(ctx.trx, { ...input, id: p.transaction_id }, {
+    ...(guard ? { guard } : {}),
     companions: [
       sql`insert into order_payments (id, order_id, customer_id, method, amount, currency, payment_method, provider_reference, transaction_id, created_at)
         select ${p.id}, ${p.order_id}, ${p.customer_id}, ${p.method}, ${p.amount}::int8, ${p.currency}, ${p.payment_method}::text,
