@@ -99,8 +99,13 @@ export function openPool(url: string, max: number, toSafeNumber: (text: string) 
   // planned again, ~0.2 ms each; cancel-and-refund flows 62 → 70-89 /s with this).
   // (Set on each new connection; the client runs its queries in order, so it comes first.)
   const pool = new pg.Pool({ connectionString: url, max, Client: PreparingClient });
+  //
+  // And no JIT: generic plans of the range joins carry huge row estimates (the planner
+  // cannot tell `id >= x.id and id <= x.id` finds one row), which with a million orders
+  // crossed jit_above_cost, and every execution of the plan compiled it again (measured:
+  // a deadline sweep went from 37 s to minutes). Settle's statements touch a few rows each.
   pool.on('connect', (client) => {
-    client.query('set plan_cache_mode = force_generic_plan').catch(() => undefined);
+    client.query('set plan_cache_mode = force_generic_plan; set jit = off').catch(() => undefined);
   });
   // An idle connection the server closed (restart, failover, admin command) must not
   // crash the process: the pool drops it and opens a new one when needed.

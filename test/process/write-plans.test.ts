@@ -12,6 +12,7 @@ import { loadOrder } from '../../src/services/orders/records.js';
 import { writeTransitions } from '../../src/services/orders/writes.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { DAY, HOUR, freezeClock, isoIn } from '../helpers/booking.js';
+import { TEST_DB } from '../helpers/db.js';
 
 const FILLER_ORDERS = 3_000;
 
@@ -23,6 +24,15 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 describe('writing a transition', () => {
+  it.skipIf(TEST_DB === 'pglite')('runs on PostgreSQL connections with generic plans and without JIT', async () => {
+    // Generic plans of the range joins carry huge row estimates; with JIT on, a large
+    // database compiled every transition's plan again (src/store/postgres.ts).
+    const settings = await h.app.services.store.transaction(
+      async (trx) => (await sql<{ jit: string; mode: string }>`select current_setting('jit') as jit, current_setting('plan_cache_mode') as mode, ${1}::int as n`.execute(trx)).rows[0],
+    );
+    expect(settings).toMatchObject({ jit: 'off', mode: 'force_generic_plan' });
+  });
+
   it('touches orders, lines and deadlines by primary key only, even under a generic plan', async () => {
     const customer = await h.customer();
     const provider = await h.provider();
