@@ -87,13 +87,9 @@ export async function seedDemoBusiness(app: App): Promise<DemoLogin[]> {
   const [ada, grace, alan] = customers as [typeof customers[0], typeof customers[0], typeof customers[0]];
   const [lumen, mia] = providers as [typeof providers[0], typeof providers[0]];
   // Seed 001, example 1: a private chat whose webcam was broken, refunded in part.
-  const chat = await tx((trx) =>
-    app.charges.create(trx, { customerId: ada.id, providerId: mia.id, amountMinor: 1_500, currency: 'USD', description: 'Private chat, 15 minutes', actor: admin }),
-  );
+  const chat = await app.charges.create(app.services.store.db, { customerId: ada.id, providerId: mia.id, amountMinor: 1_500, currency: 'USD', description: 'Private chat, 15 minutes', actor: admin });
   await tx((trx) => app.charges.refund(trx, chat.id, { amountMinor: 500, reason: 'Webcam broken for the first 5 minutes', actor: admin }));
-  await tx((trx) =>
-    app.charges.create(trx, { customerId: grace.id, providerId: lumen.id, amountMinor: 2_000, currency: 'USD', description: 'Photo review session', actor: admin }),
-  );
+  await app.charges.create(app.services.store.db, { customerId: grace.id, providerId: lumen.id, amountMinor: 2_000, currency: 'USD', description: 'Photo review session', actor: admin });
   // Seed 001, "delete a wrong entry": a correction made by mistake, then reversed.
   const wrong = await tx((trx) => app.adjustments.correct(trx, { customerId: alan.id, amountMinor: 1_000, currency: 'USD', memo: 'Goodwill credit (entered twice by mistake)', actor: admin }));
   await tx((trx) => app.adjustments.reverse(trx, wrong.id, { memo: 'Wrong entry: duplicate goodwill credit', actor: admin }));

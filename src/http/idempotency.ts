@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, conflict, IdempotencyKeyTaken, SettleError } from '../domain/errors.js';
-import type { Db, Store, Trx } from '../store/db.js';
+import { retryOnConflict, type Db, type Store, type Trx } from '../store/db.js';
 import { errorPayload, toSettleError } from './errors.js';
 
 export interface MutationResult<T> {
@@ -39,6 +39,11 @@ export interface MutationContext {
 }
 
 const MAX_KEY_LENGTH = 255;
+
+type Work<T> =
+  | { kind: 'transaction'; work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>> }
+  | { kind: 'statement'; work: (db: Db, ctx: MutationContext) => Promise<MutationResult<T>> };
+
 
 interface IdempotencyRecord {
   scope: string;
@@ -75,6 +80,24 @@ export class Idempotency {
     work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>>,
     options: RunOptions<T> = {},
   ): Promise<T> {
+    return this.keyed(request, reply, { kind: 'transaction', work }, options);
+  }
+
+  /**
+   * For work that is one statement writing its effect and the record together (a charge,
+   * ledger.post `atomic`): no transaction around it, so no begin and no commit; the
+   * statement undoes itself when refused. The work must write the record (`recorded`).
+   */
+  async runStatement<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    work: (db: Db, ctx: MutationContext) => Promise<MutationResult<T>>,
+    options: RunOptions<T> = {},
+  ): Promise<T> {
+    return this.keyed(request, reply, { kind: 'statement', work }, options);
+  }
+
+  private async keyed<T>(request: FastifyRequest, reply: FastifyReply, work: Work<T>, options: RunOptions<T>): Promise<T> {
     const header = request.headers['idempotency-key'];
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined) {
@@ -98,13 +121,7 @@ export class Idempotency {
     }
   }
 
-  private async execute<T>(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    record: IdempotencyRecord | null,
-    work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>>,
-    options: RunOptions<T>,
-  ): Promise<T> {
+  private async execute<T>(request: FastifyRequest, reply: FastifyReply, record: IdempotencyRecord | null, work: Work<T>, options: RunOptions<T>): Promise<T> {
     const stored = (body: T) => (options.storedBody ? options.storedBody(body) : body);
     const ctx: MutationContext = {
       idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}`,
@@ -112,11 +129,17 @@ export class Idempotency {
     };
     let result: MutationResult<T>;
     try {
-      result = await this.store.transaction(async (trx) => {
-        const out = await work(trx, ctx);
-        if (record && !out.recorded && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new IdempotencyKeyTaken();
-        return out;
-      });
+      if (work.kind === 'statement') {
+        result = await retryOnConflict(() => work.work(this.store.db, ctx));
+        if (record && !result.recorded) throw new Error('a statement-only mutation must write its idempotency record');
+      } else {
+        const run = work.work;
+        result = await this.store.transaction(async (trx) => {
+          const out = await run(trx, ctx);
+          if (record && !out.recorded && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new IdempotencyKeyTaken();
+          return out;
+        });
+      }
     } catch (err) {
       if (err instanceof IdempotencyKeyTaken) return this.replay(reply, record!);
       const refusal = toSettleError(err);

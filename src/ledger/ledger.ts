@@ -64,7 +64,8 @@ export interface PostedTransaction {
  * the error to give if not.
  */
 export interface PostOptions {
-  guard?: { condition: RawBuilder<unknown>; error: () => SettleError | Promise<SettleError> };
+  /** `error` is given the executor the write ran on, for any reading it does (on PGlite another one would wait for this one). */
+  guard?: { condition: RawBuilder<unknown>; error: (db: Db | Trx) => SettleError | Promise<SettleError> };
   companions?: RawBuilder<unknown>[];
   /**
    * An `update … returning 1` run first in the same statement: the transaction is written
@@ -78,6 +79,14 @@ export interface PostOptions {
    * row's lock first (the claim names it `locked`: `… and exists (select 1 from locked)`).
    */
   claimAfter?: RawBuilder<unknown>;
+  /**
+   * The write is a statement on its own, not inside a transaction (post is then given the
+   * database, not a transaction): the statement must undo itself when refused, so it raises
+   * (settle_refuse, migration 008) if the guard fails, a balance would break its rule or a
+   * companion wrote other than one row — then nothing of it stays. Refusals come back as
+   * from a transaction; a companion that wrote nothing shows as 0 in companionRows.
+   */
+  atomic?: boolean;
 }
 
 const MAX_POSTINGS = 16;
@@ -101,7 +110,7 @@ export class Ledger {
     };
   }
 
-  async ensureAccounts(trx: Trx, refs: AccountRef[], createdAt: Date): Promise<void> {
+  async ensureAccounts(trx: Trx | Db, refs: AccountRef[], createdAt: Date): Promise<void> {
     const missing = refs.filter((r) => !this.knownAccounts.has(accountId(r)));
     if (missing.length === 0) return;
     const unique = [...new Map(missing.map((r) => [accountId(r), r])).values()];
@@ -119,14 +128,22 @@ export class Ledger {
         values ${sql.join(accountRows)} on conflict do nothing returning id)
       insert into account_balances (account_id, shard, allow_negative)
       values ${sql.join(balanceRows)} on conflict do nothing`.execute(trx);
-    afterCommit(trx, () => unique.forEach((r) => this.knownAccounts.add(accountId(r))));
+    const known = () => unique.forEach((r) => this.knownAccounts.add(accountId(r)));
+    if (trx.isTransaction) afterCommit(trx as Trx, known);
+    else known(); // a statement on its own has committed
   }
 
   /**
    * Writes one balanced transaction. Refuses (422 insufficient_funds) and writes nothing
    * if any non-negative account would go below zero; the caller's transaction rolls back.
    */
-  async post(trx: Trx, input: PostInput, options: PostOptions = {}): Promise<PostedTransaction> {
+  async post(trx: Trx | Db, input: PostInput, options: PostOptions = {}): Promise<PostedTransaction> {
+    if (Boolean(options.atomic) === trx.isTransaction) throw new Error('ledger.post: atomic writes take the database, other writes a transaction');
+    if (options.atomic && mergePostings(input).some((p) => !this.knownAccounts.has(accountId(p.account)))) {
+      // Opening an account is a statement of its own: here it goes in one transaction with
+      // the write, so a refused write opens none (and no account for an unknown owner).
+      return this.postOpeningAccounts(trx as Db, input, options);
+    }
     const merged = mergePostings(input);
     await this.ensureAccounts(trx, merged.map((p) => p.account), input.createdAt);
     const id = input.id ?? newId('transaction');
@@ -174,12 +191,49 @@ export class Ledger {
           sql``,
         )}
       select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
-        array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows`.execute(trx);
+        array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
+        ${options.atomic ? sql`, settle_refuse(case when not (select ok from g) then 'guard'
+          when (select count(*) from upd) <> ${rows.length} then 'balance'
+          ${sql.join(companions.map((_, i) => sql`when (select count(*) from ${sql.ref(`c${i}`)}) <> 1 then ${`companion:${i}`}`), sql` `)}
+          end) as atomic_ok` : sql``}`
+      .execute(trx)
+      .catch(async (err: unknown) => {
+        const refused = refusedCode(err);
+        if (refused === null) throw err;
+        if (refused === 'guard' && options.guard) throw await options.guard.error(trx);
+        if (refused.startsWith('companion:')) {
+          const missing = Number(refused.slice('companion:'.length));
+          return { rows: [{ updated: rows.length, guard_ok: true, claimed: true, companion_rows: [0, ...companions.map((_, i) => (i === missing ? 0 : 1))] }] };
+        }
+        throw await refusal(trx, rows);
+      });
     const row = result.rows[0];
     if (row && !row.claimed) return { id, createdAt: input.createdAt, companionRows: [], claimed: false };
-    if (row && !row.guard_ok && options.guard) throw await options.guard.error();
+    if (row && !row.guard_ok && options.guard) throw await options.guard.error(trx);
     if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
     return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1), claimed: true };
+  }
+
+  /** An atomic write whose accounts may not exist yet: the same write, in a transaction of its own. */
+  private async postOpeningAccounts(db: Db, input: PostInput, options: PostOptions): Promise<PostedTransaction> {
+    let missingCompanion: PostedTransaction | null = null;
+    try {
+      const posted = await db.transaction().execute(async (trx) => {
+        const p = await this.post(trx, input, { ...options, atomic: false });
+        // As in the one-statement form: a companion that wrote nothing undoes the write.
+        if (p.companionRows.some((n) => n !== 1)) {
+          missingCompanion = p;
+          throw new Error('companion wrote nothing');
+        }
+        return p;
+      });
+      // The accounts the write touched (a zero posting is dropped and opens nothing).
+      for (const p of mergePostings(input)) this.knownAccounts.add(accountId(p.account));
+      return posted;
+    } catch (err) {
+      if (missingCompanion) return missingCompanion;
+      throw err;
+    }
   }
 
   /**
@@ -212,7 +266,15 @@ export class Ledger {
 }
 
 /** Why a ledger write was refused (only computed on the failure path). */
-async function refusal(trx: Trx, rows: { accountId: string; shard: number; amountMinor: number; bounded: boolean }[]) {
+/** The code of a refusal raised by settle_refuse (atomic writes), or null for any other error. */
+function refusedCode(err: unknown): string | null {
+  const e = err as { code?: string; message?: string };
+  if (e?.code !== 'P0001' || typeof e.message !== 'string') return null;
+  const at = e.message.indexOf('settle_refused:');
+  return at === -1 ? null : e.message.slice(at + 'settle_refused:'.length).trim();
+}
+
+async function refusal(trx: Trx | Db, rows: { accountId: string; shard: number; amountMinor: number; bounded: boolean }[]) {
   for (const r of rows.filter((x) => x.bounded)) {
     const b = await trx
       .selectFrom('account_balances')
@@ -257,11 +319,12 @@ function mergePostings(input: PostInput): PostingInput[] {
 // many times (a batch of deadline firings) holds one row per account, not a random set
 // that another such batch could be locking in the opposite order.
 const shardSeeds = new WeakMap<Trx, number>();
-function shardSeed(trx: Trx): number {
-  let seed = shardSeeds.get(trx);
+function shardSeed(trx: Trx | Db): number {
+  if (!trx.isTransaction) return Math.floor(Math.random() * 2 ** 30); // one statement: its own pick
+  let seed = shardSeeds.get(trx as Trx);
   if (seed === undefined) {
     seed = Math.floor(Math.random() * 2 ** 30);
-    shardSeeds.set(trx, seed);
+    shardSeeds.set(trx as Trx, seed);
   }
   return seed;
 }

@@ -67,10 +67,11 @@ export class ChargeService {
    * One ledger statement writes everything: the balance updates (refused if the credit is
    * short), the ledger transaction and postings, the charge row and, when `recordInsert`
    * is given, the request's idempotency record. That the customer and provider exist is
-   * the statement's guard (no foreign keys on this hot path: migration 005).
+   * the statement's guard (no foreign keys on this hot path: migration 005). The statement
+   * is its own transaction.
    */
   async create(
-    trx: Trx,
+    db: Db,
     input: {
       customerId: string;
       providerId: string;
@@ -82,7 +83,7 @@ export class ChargeService {
       recordInsert?: (body: ChargeView) => RawBuilder<unknown> | null;
     },
   ): Promise<ChargeView> {
-    const settings = await this.s.settings.get(trx);
+    const settings = await this.s.settings.get(db);
     const commissionMinor = percentOfMinor(input.amountMinor, percentToBasisPoints(settings.providerCommissionPercent));
     const id = newId('charge');
     const transactionId = newId('transaction');
@@ -106,8 +107,9 @@ export class ChargeService {
     const chargeRow = sql`insert into charges (id, customer_id, provider_id, amount, currency, description, commission_amount, status, transaction_id, created_at)
       values (${id}, ${customerId}, ${providerId}, ${input.amountMinor}, ${currency}, ${input.description}, ${commissionMinor}, 'succeeded',
         ${transactionId}, ${now.toISOString()}::timestamptz)`;
+    // A statement on its own (no begin, no commit): refused, it undoes itself (`atomic`).
     const posted = await this.s.ledger.post(
-      trx,
+      db,
       {
         id: transactionId,
         type: 'charge',
@@ -127,11 +129,12 @@ export class ChargeService {
       {
         guard: {
           condition: sql`exists (select 1 from customers where id = ${customerId}) and exists (select 1 from providers where id = ${providerId})`,
-          error: async () => ((await trx.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst())
+          error: async (q) => ((await q.selectFrom('customers').select('id').where('id', '=', customerId).executeTakeFirst())
             ? notFound('provider', providerId)
             : notFound('customer', customerId)),
         },
         companions: record ? [chargeRow, record] : [chargeRow],
+        atomic: true,
       },
     );
     if (record && posted.companionRows[1] !== 1) throw new IdempotencyKeyTaken();

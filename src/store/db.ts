@@ -161,26 +161,33 @@ function lockDataDir(dataDir: string): () => void {
   };
 }
 
+/** Runs `fn` (a transaction, or a statement that is its own) again on deadlock or serialization failure. */
+export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code && RETRYABLE_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
+      throw err;
+    }
+  }
+}
+
 function makeStore(kind: StoreKind, db: Db, onClose: () => void = () => {}): Store {
   return {
     kind,
     db,
     async transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          let committed: Trx | undefined;
-          const result = await db.transaction().execute(async (trx) => {
-            committed = trx;
-            return fn(trx);
-          });
-          for (const callback of (committed && afterCommitCallbacks.get(committed)) ?? []) callback();
-          return result;
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code && RETRYABLE_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
-          throw err;
-        }
-      }
+      return retryOnConflict(async () => {
+        let committed: Trx | undefined;
+        const result = await db.transaction().execute(async (trx) => {
+          committed = trx;
+          return fn(trx);
+        });
+        for (const callback of (committed && afterCommitCallbacks.get(committed)) ?? []) callback();
+        return result;
+      });
     },
     async close() {
       try {

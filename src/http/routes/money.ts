@@ -167,8 +167,8 @@ export const moneyRoutes: RouteModule = (server, app, idem) => {
     },
     async (req, reply) => {
       requireChargeAccess(req.actor, req.body.customerId);
-      return idem.run(req, reply, async (trx, ctx) => ({
-        body: await app.charges.create(trx, {
+      return idem.runStatement(req, reply, async (db, ctx) => ({
+        body: await app.charges.create(db, {
           customerId: req.body.customerId,
           providerId: req.body.providerId,
           amountMinor: req.body.amount,

@@ -6,10 +6,11 @@ import * as m004 from './004_portal_auth.js';
 import * as m005 from './005_ledger_write_path.js';
 import * as m006 from './006_site_search_speed.js';
 import * as m007 from './007_order_write_path.js';
+import * as m008 from './008_ledger_atomic.js';
 
 export interface Migration {
   name: string;
   up: string;
 }
 
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
