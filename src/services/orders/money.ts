@@ -65,21 +65,7 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
     });
   }
   const payment = paymentRow(ctx, { method: 'account_credit', amount: creditPart, paymentMethod: null, reference: null });
-  await postWith(ctx, creditPart > 0 ? payment : null, {
-    type: 'order_payment',
-    currency: order.currency,
-    postings: [
-      { account: credit, amountMinor: -due },
-      { account: orderEscrow(order.id, order.currency), amountMinor: due },
-    ],
-    actor: label,
-    memo: `Payment for order ${order.number}`,
-    customerId: order.customer_id,
-    providerId: order.provider_id,
-    orderId: order.id,
-    cause: { type: 'payment', id: payment.id },
-    createdAt: ctx.now,
-  });
+  await postWith(ctx, creditPart > 0 ? payment : null, creditToEscrow(ctx, due, payment.id));
   order.paid += due;
   ctx.event.payment = { amount: due, accountCredit: creditPart, card: cardPart };
 }
@@ -96,29 +82,10 @@ async function payAllFromCredit(ctx: TransitionContext, due: number): Promise<bo
   const credit = customerCredit(order.customer_id, order.currency);
   const payment = paymentRow(ctx, { method: 'account_credit', amount: due, paymentMethod: null, reference: null });
   try {
-    await postWith(
-      ctx,
-      payment,
-      {
-        type: 'order_payment',
-        currency: order.currency,
-        postings: [
-          { account: credit, amountMinor: -due },
-          { account: orderEscrow(order.id, order.currency), amountMinor: due },
-        ],
-        actor: actorLabel(ctx.actor),
-        memo: `Payment for order ${order.number}`,
-        customerId: order.customer_id,
-        providerId: order.provider_id,
-        orderId: order.id,
-        cause: { type: 'payment', id: payment.id },
-        createdAt: ctx.now,
-      },
-      {
-        condition: sql`(select b.balance >= ${due}::int8 from account_balances b where b.account_id = ${accountId(credit)} and b.shard = 0 for update)`,
-        error: () => CREDIT_SHORT,
-      },
-    );
+    await postWith(ctx, payment, creditToEscrow(ctx, due, payment.id), {
+      condition: sql`(select b.balance >= ${due}::int8 from account_balances b where b.account_id = ${accountId(credit)} and b.shard = 0 for update)`,
+      error: () => CREDIT_SHORT,
+    });
   } catch (err) {
     if (err === CREDIT_SHORT) return false;
     throw err;
@@ -126,6 +93,26 @@ async function payAllFromCredit(ctx: TransitionContext, due: number): Promise<bo
   order.paid += due;
   ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
   return true;
+}
+
+/** The order takes `amountMinor` from the customer's account into its escrow. */
+function creditToEscrow(ctx: TransitionContext, amountMinor: number, paymentId: string): Omit<PostInput, 'id'> {
+  const { order } = ctx.rec;
+  return {
+    type: 'order_payment',
+    currency: order.currency,
+    postings: [
+      { account: customerCredit(order.customer_id, order.currency), amountMinor: -amountMinor },
+      { account: orderEscrow(order.id, order.currency), amountMinor },
+    ],
+    actor: actorLabel(ctx.actor),
+    memo: `Payment for order ${order.number}`,
+    customerId: order.customer_id,
+    providerId: order.provider_id,
+    orderId: order.id,
+    cause: { type: 'payment', id: paymentId },
+    createdAt: ctx.now,
+  };
 }
 
 function paymentRow(
