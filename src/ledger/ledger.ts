@@ -101,27 +101,20 @@ export class Ledger {
    * ledger once the caller's transaction commits.
    */
   openingRows(trx: Trx, ref: AccountRef, createdAt: Date) {
-    const policy = ACCOUNT_POLICIES[ref.kind];
-    const id = accountId(ref);
-    afterCommit(trx, () => this.knownAccounts.add(id));
-    return {
-      account: { id, kind: ref.kind, owner_id: ref.ownerId, currency: ref.currency, allow_negative: policy.allowNegative, shards: policy.shards, created_at: createdAt },
-      balances: Array.from({ length: policy.shards }, (_, shard) => ({ account_id: id, shard, allow_negative: policy.allowNegative, balance: 0 })),
-    };
+    const rows = openingRowsOf(ref, createdAt);
+    afterCommit(trx, () => this.knownAccounts.add(rows.account.id));
+    return rows;
   }
 
   async ensureAccounts(trx: Trx | Db, refs: AccountRef[], createdAt: Date): Promise<void> {
     const missing = refs.filter((r) => !this.knownAccounts.has(accountId(r)));
     if (missing.length === 0) return;
     const unique = [...new Map(missing.map((r) => [accountId(r), r])).values()];
-    const accountRows = unique.map((r) => {
-      const policy = ACCOUNT_POLICIES[r.kind];
-      return sql`(${accountId(r)}, ${r.kind}, ${r.ownerId}, ${r.currency}, ${policy.allowNegative}, ${policy.shards}, ${createdAt.toISOString()}::timestamptz)`;
-    });
-    const balanceRows = unique.flatMap((r) => {
-      const policy = ACCOUNT_POLICIES[r.kind];
-      return Array.from({ length: policy.shards }, (_, shard) => sql`(${accountId(r)}, ${shard}::int2, ${policy.allowNegative})`);
-    });
+    const opening = unique.map((r) => openingRowsOf(r, createdAt));
+    const accountRows = opening.map(
+      ({ account: a }) => sql`(${a.id}, ${a.kind}, ${a.owner_id}, ${a.currency}, ${a.allow_negative}, ${a.shards}, ${createdAt.toISOString()}::timestamptz)`,
+    );
+    const balanceRows = opening.flatMap(({ balances }) => balances.map((b) => sql`(${b.account_id}, ${b.shard}::int2, ${b.allow_negative})`));
     await sql`
       with created as (
         insert into accounts (id, kind, owner_id, currency, allow_negative, shards, created_at)
@@ -139,12 +132,12 @@ export class Ledger {
    */
   async post(trx: Trx | Db, input: PostInput, options: PostOptions = {}): Promise<PostedTransaction> {
     if (Boolean(options.atomic) === trx.isTransaction) throw new Error('ledger.post: atomic writes take the database, other writes a transaction');
-    if (options.atomic && mergePostings(input).some((p) => !this.knownAccounts.has(accountId(p.account)))) {
+    const merged = mergePostings(input);
+    if (options.atomic && merged.some((p) => !this.knownAccounts.has(accountId(p.account)))) {
       // Opening an account is a statement of its own: here it goes in one transaction with
       // the write, so a refused write opens none (and no account for an unknown owner).
-      return this.postOpeningAccounts(trx as Db, input, options);
+      return this.postOpeningAccounts(trx as Db, input, merged, options);
     }
-    const merged = mergePostings(input);
     await this.ensureAccounts(trx, merged.map((p) => p.account), input.createdAt);
     const id = input.id ?? newId('transaction');
     // Sorted so concurrent writers lock balance rows in the same order.
@@ -215,7 +208,7 @@ export class Ledger {
   }
 
   /** An atomic write whose accounts may not exist yet: the same write, in a transaction of its own. */
-  private async postOpeningAccounts(db: Db, input: PostInput, options: PostOptions): Promise<PostedTransaction> {
+  private async postOpeningAccounts(db: Db, input: PostInput, merged: PostingInput[], options: PostOptions): Promise<PostedTransaction> {
     let missingCompanion: PostedTransaction | null = null;
     try {
       const posted = await db.transaction().execute(async (trx) => {
@@ -228,7 +221,7 @@ export class Ledger {
         return p;
       });
       // The accounts the write touched (a zero posting is dropped and opens nothing).
-      for (const p of mergePostings(input)) this.knownAccounts.add(accountId(p.account));
+      for (const p of merged) this.knownAccounts.add(accountId(p.account));
       return posted;
     } catch (err) {
       if (missingCompanion) return missingCompanion;
@@ -265,7 +258,16 @@ export class Ledger {
   }
 }
 
-/** Why a ledger write was refused (only computed on the failure path). */
+/** The rows that open an account: the account and one balance row per shard, by its kind's policy. */
+function openingRowsOf(ref: AccountRef, createdAt: Date) {
+  const policy = ACCOUNT_POLICIES[ref.kind];
+  const id = accountId(ref);
+  return {
+    account: { id, kind: ref.kind, owner_id: ref.ownerId, currency: ref.currency, allow_negative: policy.allowNegative, shards: policy.shards, created_at: createdAt },
+    balances: Array.from({ length: policy.shards }, (_, shard) => ({ account_id: id, shard, allow_negative: policy.allowNegative, balance: 0 })),
+  };
+}
+
 /** The code of a refusal raised by settle_refuse (atomic writes), or null for any other error. */
 function refusedCode(err: unknown): string | null {
   const e = err as { code?: string; message?: string };
@@ -274,6 +276,7 @@ function refusedCode(err: unknown): string | null {
   return at === -1 ? null : e.message.slice(at + 'settle_refused:'.length).trim();
 }
 
+/** Why a ledger write was refused (only computed on the failure path). */
 async function refusal(trx: Trx | Db, rows: { accountId: string; shard: number; amountMinor: number; bounded: boolean }[]) {
   for (const r of rows.filter((x) => x.bounded)) {
     const b = await trx
