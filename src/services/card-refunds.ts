@@ -123,35 +123,26 @@ export class CardRefundService {
       throw ruleRefused('refund_exceeds_refundable', 'Nothing is left to refund to this card.', { maxRefundable: 0 });
     }
     const now = this.s.clock.now();
-    const refundId = newId('refund');
-    const transactionId = newId('transaction');
     await this.reserveCap(trx, source, input.amountMinor);
     // The refund row is written in the ledger's statement (it names the transaction).
-    const explanation = input.explanation === undefined ? null : (JSON.parse(JSON.stringify(input.explanation)) as unknown);
-    const row: RefundRow = {
-      id: refundId,
+    const row = newRefundRow({
       source_type: source.type,
       source_id: source.id,
       order_id: source.orderId,
-      explanation,
       customer_id: source.customerId,
       amount: input.amountMinor,
       currency: source.currency,
       destination: 'card',
       status: 'pending',
       reason: input.reason,
-      failure_reason: null,
-      provider_reference: null,
       actor: actorLabel(input.actor),
-      attempts: 1,
-      transaction_id: transactionId,
-      created_at: now,
-      updated_at: now,
-    };
+      explanation: input.explanation,
+      at: now,
+    });
     const posted = await this.s.ledger.post(
       trx,
       {
-        id: transactionId,
+        id: row.transaction_id as string,
         type: 'card_refund',
         currency: source.currency,
         postings: [
@@ -162,12 +153,12 @@ export class CardRefundService {
         memo: input.reason,
         customerId: source.customerId,
         orderId: source.orderId,
-        cause: { type: 'refund', id: refundId },
+        cause: { type: 'refund', id: row.id },
         createdAt: now,
       },
       { companions: [insertRefund(row)] },
     );
-    if (posted.companionRows[0] !== 1) throw new Error(`refund ${refundId} was not written`);
+    if (posted.companionRows[0] !== 1) throw new Error(`refund ${row.id} was not written`);
     return refundView(row);
   }
 
@@ -339,6 +330,31 @@ export function orderPaymentSource(p: {
     currency: p.currency,
     paymentMethod: p.payment_method,
     providerReference: p.provider_reference,
+  };
+}
+
+/**
+ * A new refund's row, before it is written (insertRefund): its first attempt, nothing from
+ * a card provider yet, its ids (the refund's and its ledger transaction's) new, and the
+ * explanation as it will read back from jsonb.
+ */
+export function newRefundRow(
+  r: Pick<RefundRow, 'source_type' | 'source_id' | 'order_id' | 'customer_id' | 'amount' | 'currency' | 'destination' | 'status' | 'reason' | 'actor'> & {
+    explanation: unknown;
+    at: Date;
+  },
+): RefundRow {
+  const { explanation, at, ...fields } = r;
+  return {
+    ...fields,
+    id: newId('refund'),
+    explanation: explanation === undefined ? null : (JSON.parse(JSON.stringify(explanation)) as unknown),
+    failure_reason: null,
+    provider_reference: null,
+    attempts: 1,
+    transaction_id: newId('transaction'),
+    created_at: at,
+    updated_at: at,
   };
 }
 

@@ -9,7 +9,7 @@ import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
 import { accountId, customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
 import type { PostInput, PostOptions } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
-import { insertRefund, orderPaymentSource, refundView, type RefundRow, type RefundView } from '../card-refunds.js';
+import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
 import { policiesOf, type PaymentRow } from './records.js';
 
@@ -175,8 +175,7 @@ export async function refundFromEscrow(
   // under the order's lock), so the account-credit refund row rides in the ledger's statement.
   const cardParts = input.destination === 'card' ? splitOverCards(ctx.rec.payments, input.amountMinor) : [];
   const toAccount = input.amountMinor - cardParts.reduce((s, c) => s + c.amountMinor, 0);
-  const refund: RefundRow = {
-    id: newId('refund'),
+  const refund = newRefundRow({
     source_type: 'order',
     source_id: order.id,
     order_id: order.id,
@@ -186,15 +185,10 @@ export async function refundFromEscrow(
     destination: 'account_credit',
     status: 'succeeded',
     reason: input.reason,
-    failure_reason: null,
-    provider_reference: null,
     actor: actorLabel(ctx.actor),
-    attempts: 1,
-    transaction_id: newId('transaction'),
-    explanation: input.explanation === undefined ? null : (JSON.parse(JSON.stringify(input.explanation)) as unknown),
-    created_at: ctx.now,
-    updated_at: ctx.now,
-  };
+    explanation: input.explanation,
+    at: ctx.now,
+  });
   const posted = await ctx.s.ledger.post(
     ctx.trx,
     {
