@@ -44,7 +44,6 @@ type Work<T> =
   | { kind: 'transaction'; work: (trx: Trx, ctx: MutationContext) => Promise<MutationResult<T>> }
   | { kind: 'statement'; work: (db: Db, ctx: MutationContext) => Promise<MutationResult<T>> };
 
-
 interface IdempotencyRecord {
   scope: string;
   key: string;

@@ -33,6 +33,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Kysely's result from one of PGlite's own (exec or query). */
+function queryResult<R>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<R> {
+  return { rows: result.rows as R[], ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}) };
+}
+
 class Queue {
   private tail: Promise<void> = Promise.resolve();
   acquire(): Promise<() => void> {
@@ -61,20 +66,14 @@ class PGliteConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     // Without parameters use the simple protocol, which also runs multi-statement scripts (migrations).
-    if (compiled.parameters.length === 0) {
-      const result = (await this.pg.exec(compiled.sql)).at(-1) ?? { rows: [], affectedRows: 0 };
-      return { rows: result.rows as R[], ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}) };
-    }
+    if (compiled.parameters.length === 0) return queryResult<R>((await this.pg.exec(compiled.sql)).at(-1) ?? { rows: [], affectedRows: 0 });
     const name = statementName(compiled.sql);
-    if (!name) {
-      const result = await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
-      return { rows: result.rows, ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}) };
-    }
+    if (!name) return queryResult(await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]));
     return this.runPrepared<R>(name, compiled.sql, compiled.parameters);
   }
 
-  private async runPrepared<R>(name: string, text: string, parameters: readonly unknown[]): Promise<QueryResult<R>> {
-    const sync = { syncToFs: !this.inTransaction };
+  /** The statement's parameter types, preparing it under `name` the first time. */
+  private async parameterTypes(name: string, text: string, sync: { syncToFs: boolean }): Promise<number[]> {
     let types = this.prepared.get(name);
     if (!types) {
       const described = await this.pg.execProtocol(concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), sync);
@@ -82,9 +81,15 @@ class PGliteConnection implements DatabaseConnection {
       types = params ? params.dataTypeIDs : [];
       this.prepared.set(name, types);
     }
+    return types;
+  }
+
+  private async runPrepared<R>(name: string, text: string, parameters: readonly unknown[]): Promise<QueryResult<R>> {
+    const sync = { syncToFs: !this.inTransaction };
+    const types = await this.parameterTypes(name, text, sync);
     const values = parameters.map((v, i) => {
       if (v === null || v === undefined) return null;
-      const serializer = this.pg.serializers[(types as number[])[i] as number];
+      const serializer = this.pg.serializers[types[i] as number];
       return serializer ? serializer(v) : String(v);
     });
     const { messages } = await this.pg.execProtocol(

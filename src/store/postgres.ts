@@ -92,18 +92,17 @@ export function openPool(url: string, max: number, toSafeNumber: (text: string) 
     pg.types.setTypeParser(NUMERIC, (v: string) => (/^-?\d+$/.test(v) ? toSafeNumber(v) : Number(v)));
     typesConfigured = true;
   }
-  // Generic plans always: Settle's statements are written so the generic plan is the right
-  // one (primary-key lookups, range joins in writes.ts, no value-dependent filters), and in
-  // the default mode PostgreSQL kept re-planning some of them on every call once a table's
-  // statistics changed (measured: up to half the runs of the two hottest statements
-  // planned again, ~0.2 ms each; cancel-and-refund flows 62 → 70-89 /s with this).
-  // (Set on each new connection; the client runs its queries in order, so it comes first.)
   const pool = new pg.Pool({ connectionString: url, max, Client: PreparingClient });
-  //
-  // And no JIT: generic plans of the range joins carry huge row estimates (the planner
-  // cannot tell `id >= x.id and id <= x.id` finds one row), which with a million orders
-  // crossed jit_above_cost, and every execution of the plan compiled it again (measured:
-  // a deadline sweep went from 37 s to minutes). Settle's statements touch a few rows each.
+  // Set on each new connection (the client runs its queries in order, so this comes first):
+  // - Generic plans always: Settle's statements are written so the generic plan is the
+  //   right one (primary-key lookups, range joins in writes.ts, no value-dependent filters),
+  //   and in the default mode PostgreSQL kept re-planning some of them on every call once a
+  //   table's statistics changed (measured: up to half the runs of the two hottest statements
+  //   planned again, ~0.2 ms each; cancel-and-refund flows 62 → 70-89 /s with this).
+  // - No JIT: generic plans of the range joins carry huge row estimates (the planner cannot
+  //   tell `id >= x.id and id <= x.id` finds one row), which with a million orders crossed
+  //   jit_above_cost, and every execution of the plan compiled it again (measured: a
+  //   deadline sweep went from 37 s to minutes). Settle's statements touch a few rows each.
   pool.on('connect', (client) => {
     client.query('set plan_cache_mode = force_generic_plan; set jit = off').catch(() => undefined);
   });

@@ -14,7 +14,7 @@ import { platform, providerPayable } from '../../ledger/accounts.js';
 import { setDeadline, type DueDeadline } from '../../scheduler/deadlines.js';
 import { isTransientDbError, type Store, type Trx } from '../../store/db.js';
 import { SYSTEM_ACTOR } from '../context.js';
-import type { TransitionDeps } from './context.js';
+import type { TransitionContext, TransitionDeps } from './context.js';
 import { PAYOUT_DEADLINE, runTransition } from './engine.js';
 import { loadOrder, loadOrders, type OrderRecord } from './records.js';
 import { touchOrder } from './order-version.js';
@@ -24,7 +24,7 @@ import { writeTransitions, MAX_WRITES_PER_STATEMENT, type TransitionWrite } from
 const MAX_TRANSIENT_FAILURES = 5;
 const transientKey = (d: DueDeadline) => `${d.orderId} ${d.transition} ${d.dueAt.getTime()}`;
 
-type AfterCommit = Array<() => Promise<unknown>>;
+type AfterCommit = TransitionContext['afterCommit'];
 
 /**
  * Sends what the firings left for after the commit (card refunds), as a request does. One
