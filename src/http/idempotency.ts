@@ -36,6 +36,11 @@ export interface MutationContext {
    * returns `recorded: true`, and throws `IdempotencyKeyTaken` if the insert wrote no row.
    */
   recordInsert: (body: unknown, status?: number) => RawBuilder<unknown> | null;
+  /**
+   * Nothing runs in the transaction after a work that returns `recorded: true`, so its last
+   * write may carry the commit (last-statement.ts). False for statement-only work.
+   */
+  commitWithWrite: boolean;
 }
 
 const MAX_KEY_LENGTH = 255;
@@ -125,6 +130,7 @@ export class Idempotency {
     const ctx: MutationContext = {
       idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}`,
       recordInsert: (body, status = 200) => (record ? insertRecord(record, status, stored(body as T)) : null),
+      commitWithWrite: work.kind === 'transaction',
     };
     let result: MutationResult<T>;
     try {

@@ -4,6 +4,7 @@
 // none would break its non-negative rule), inserts the transaction and its postings.
 import { sql, type RawBuilder } from 'kysely';
 import { afterCommit, type Db, type Trx } from '../store/db.js';
+import { refusedCode } from '../store/refuse.js';
 import { ruleRefused, type SettleError } from '../domain/errors.js';
 import { MAX_AMOUNT_MINOR } from '../domain/money.js';
 import { newId } from '../domain/ids.js';
@@ -266,14 +267,6 @@ function openingRowsOf(ref: AccountRef, createdAt: Date) {
     account: { id, kind: ref.kind, owner_id: ref.ownerId, currency: ref.currency, allow_negative: policy.allowNegative, shards: policy.shards, created_at: createdAt },
     balances: Array.from({ length: policy.shards }, (_, shard) => ({ account_id: id, shard, allow_negative: policy.allowNegative, balance: 0 })),
   };
-}
-
-/** The code of a refusal raised by settle_refuse (atomic writes), or null for any other error. */
-function refusedCode(err: unknown): string | null {
-  const e = err as { code?: string; message?: string };
-  if (e?.code !== 'P0001' || typeof e.message !== 'string') return null;
-  const at = e.message.indexOf('settle_refused:');
-  return at === -1 ? null : e.message.slice(at + 'settle_refused:'.length).trim();
 }
 
 /** Why a ledger write was refused (only computed on the failure path). */

@@ -1,5 +1,6 @@
 // The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
 import pg from 'pg';
+import { isLastStatement } from './last-statement.js';
 import { statementName } from './statement-names.js';
 
 const INT8 = 20;
@@ -7,80 +8,148 @@ const NUMERIC = 1700;
 
 type QueryResultLike = { command: string; rowCount: number | null; rows: unknown[] };
 
-/** The name the transaction-opening `begin` is prepared under (statement-names.ts never hands it out). */
+/** The names `begin` and `commit` are prepared under (statement-names.ts never hands these out). */
 const BEGIN_STATEMENT = 'settle_begin';
+const COMMIT_STATEMENT = 'settle_commit';
 
 /**
- * A named query that opens the transaction first: `begin` and the statement go out in one
- * write and come back in one round trip (one Sync), `begin` itself prepared once per
- * connection. pg's Query reads the two results as a list; the caller gets the last one.
+ * A named query sent with the transaction's `begin` before it and/or its `commit` after it:
+ * all go out in one write and come back in one round trip (one Sync), `begin` and `commit`
+ * themselves prepared once per connection. If the statement fails, PostgreSQL skips the
+ * rest up to the Sync, so a failed statement is never committed. pg's Query reads the
+ * results as a list: [begin?, statement, commit?].
  */
-class BeginThenQuery extends pg.Query {
+class PipelinedQuery extends pg.Query {
+  constructor(
+    config: { name: string; text: string; values: unknown[] },
+    private readonly withBegin: boolean,
+    private readonly withCommit: boolean,
+    callback: (err: Error | undefined, result: unknown) => void,
+  ) {
+    super(config, undefined, callback);
+  }
+
   prepare(connection: PgConnection): void {
-    if (!connection.parsedStatements[BEGIN_STATEMENT] && !connection.submittedNamedStatements[BEGIN_STATEMENT]) {
-      connection.parse({ name: BEGIN_STATEMENT, text: 'begin', types: [] });
-      connection.submittedNamedStatements[BEGIN_STATEMENT] = 'begin';
-    }
-    connection.bind({ statement: BEGIN_STATEMENT, values: [] });
-    connection.execute({});
+    if (this.withBegin) sendPrepared(connection, BEGIN_STATEMENT, 'begin');
     (pg.Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(this, connection);
+  }
+
+  // pg's Query ends its messages with Sync here; the commit goes in before it.
+  _getRows(connection: PgConnection, rows: number | undefined): void {
+    if (!this.withCommit || rows) {
+      (pg.Query.prototype as unknown as { _getRows(c: PgConnection, r: number | undefined): void })._getRows.call(this, connection, rows);
+      return;
+    }
+    connection.execute({ portal: '' });
+    sendPrepared(connection, COMMIT_STATEMENT, 'commit');
+    connection.sync();
   }
 }
 
-/** The parts of pg's (untyped) connection that BeginThenQuery uses. */
+/** Bind and execute a parameterless statement, parsing it first on this connection's first use. */
+function sendPrepared(connection: PgConnection, name: string, text: string): void {
+  if (!connection.parsedStatements[name] && !connection.submittedNamedStatements[name]) {
+    connection.parse({ name, text, types: [] });
+    connection.submittedNamedStatements[name] = text;
+  }
+  connection.bind({ statement: name, values: [] });
+  connection.execute({});
+}
+
+/** The parts of pg's (untyped) connection that PipelinedQuery uses. */
 interface PgConnection {
   parsedStatements: Record<string, string>;
   submittedNamedStatements: Record<string, string>;
   parse(q: { name: string; text: string; types: number[] }): void;
   bind(q: { statement: string; values: unknown[] }): void;
-  execute(q: object): void;
+  execute(q: { portal?: string }): void;
+  sync(): void;
 }
+
+type Done = { ok: boolean };
 
 /**
  * Every parameterised statement becomes a named (prepared) statement (statement-names.ts):
  * measured, half the database CPU of a charge was parsing and planning.
  *
- * A transaction's `begin` is held back and sent with its first statement (BeginThenQuery):
- * a round trip saved per transaction, and each round trip costs both processes a write,
- * a read and a wake-up (measured: writes were ~40 % of the server's CPU in a lifecycle
- * run). A transaction that ends before any statement never reaches the database.
+ * Round trips are what a transaction costs most here (each costs both processes a write,
+ * a read and a wake-up; measured: writes were ~40 % of the server's CPU in a lifecycle run):
+ * - a transaction's `begin` is held back and sent with its first statement; a transaction
+ *   that ends before any statement never reaches the database;
+ * - a statement marked as the transaction's last (last-statement.ts) carries the `commit`;
+ *   Kysely's own `commit` then answers from here. Anything but commit or rollback after it
+ *   is refused: it would run outside the transaction.
  */
 class PreparingClient extends pg.Client {
   private beginHeld = false;
+  private inTransaction = false;
+  /** Set once a last statement went out with its commit, until Kysely ends the transaction. */
+  private lastSent: Done | null = null;
 
   // pg's overloads are many; Kysely calls query(text, values) and uses the promise.
   override query(...args: unknown[]): never {
     const [text, values, callback] = args;
     if (typeof text !== 'string' || callback !== undefined) return (super.query as (...a: unknown[]) => never)(...args);
+    if (this.lastSent) return this.afterLast(text) as never;
     if (text === 'begin') {
       // Kysely's plain begin (isolation levels come as `start transaction …` and go out as they are).
-      if (this.beginHeld) return Promise.reject(new Error('begin while a transaction is already open')) as never;
+      if (this.inTransaction) return Promise.reject(new Error('begin while a transaction is already open')) as never;
       this.beginHeld = true;
-      return Promise.resolve<QueryResultLike>({ command: 'BEGIN', rowCount: null, rows: [] }) as never;
+      this.inTransaction = true;
+      return answered('BEGIN') as never;
+    }
+    if (text === 'commit' || text === 'rollback') {
+      this.inTransaction = false;
+      if (this.beginHeld) {
+        this.beginHeld = false;
+        return answered(text.toUpperCase()) as never;
+      }
     }
     const name = Array.isArray(values) && values.length > 0 ? statementName(text) : undefined;
-    if (this.beginHeld) {
+    const last = this.inTransaction && name !== undefined && isLastStatement(text);
+    if (this.beginHeld || last) {
+      const withBegin = this.beginHeld;
       this.beginHeld = false;
-      if (text === 'commit' || text === 'rollback') {
-        return Promise.resolve<QueryResultLike>({ command: text.toUpperCase(), rowCount: null, rows: [] }) as never;
-      }
-      if (name) return this.withBegin(name, text, values as unknown[]) as never;
+      if (name) return this.pipelined(name, text, values as unknown[], withBegin, last) as never;
       return (super.query('begin') as unknown as Promise<unknown>).then(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args)) as never;
     }
     if (name) return (super.query as (c: unknown) => never)({ name, text, values });
     return (super.query as (...a: unknown[]) => never)(...args);
   }
 
-  private withBegin(name: string, text: string, values: unknown[]): Promise<QueryResultLike> {
+  /** Kysely ends a transaction whose last statement already went out with its commit. */
+  private afterLast(text: string): Promise<unknown> {
+    const done = this.lastSent as Done;
+    if (text !== 'commit' && text !== 'rollback') {
+      return Promise.reject(new Error(`a statement after the transaction's last statement (it is committed): ${text.slice(0, 80)}`));
+    }
+    this.lastSent = null;
+    this.inTransaction = false;
+    if (text === 'commit') return answered('COMMIT');
+    // The last statement failed: its commit was skipped and the transaction is open, aborted.
+    if (!done.ok) return super.query('rollback') as unknown as Promise<unknown>;
+    // It succeeded, so it is committed, and code after it failed: nothing can be undone now.
+    process.emitWarning('A transaction was rolled back after its last statement had committed it; the effect stays.', 'SettleLateRollback');
+    return answered('ROLLBACK');
+  }
+
+  private pipelined(name: string, text: string, values: unknown[], withBegin: boolean, withCommit: boolean): Promise<QueryResultLike> {
+    const done: Done = { ok: false };
+    if (withCommit) this.lastSent = done;
     return new Promise((resolve, reject) => {
-      const done = (err: Error | undefined, result: unknown) => {
-        if (err) reject(err);
-        else resolve(Array.isArray(result) ? (result[result.length - 1] as QueryResultLike) : (result as QueryResultLike));
+      const callback = (err: Error | undefined, result: unknown) => {
+        if (err) return reject(err);
+        done.ok = true;
+        const results = Array.isArray(result) ? (result as QueryResultLike[]) : [result as QueryResultLike];
+        resolve(results[withBegin ? 1 : 0] as QueryResultLike);
       };
-      const query = new BeginThenQuery({ name, text, values }, undefined, done);
-      (super.query as (q: unknown) => unknown)(query);
+      (super.query as (q: unknown) => unknown)(new PipelinedQuery({ name, text, values }, withBegin, withCommit, callback));
     });
   }
+}
+
+function answered(command: string): Promise<QueryResultLike> {
+  return Promise.resolve({ command, rowCount: null, rows: [] });
 }
 
 let typesConfigured = false;

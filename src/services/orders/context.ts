@@ -89,8 +89,6 @@ export interface TransitionContext extends TransitionDeps {
   nextDeadline?: { transition: string; at: Date } | null;
   /** Refunds and events for the response (kept current), when the request answers with the view. */
   extras?: OrderExtras;
-  /** Rows the request's companion insert wrote in the transition's statement. */
-  companionRows?: number;
 }
 
 /** The party an actor speaks for in the order: operators act for someone. */

@@ -55,9 +55,10 @@ export interface TransitionRequest {
   /**
    * Load what the order's view needs too (refunds, events), kept current in ctx.extras,
    * and write `companion` (e.g. the request's idempotency record, made from the response)
-   * in the transition's own statement; ctx.companionRows says how many rows it wrote.
+   * in the transition's own statement (IdempotencyKeyTaken if it wrote none). `last`: the
+   * caller commits right after, so the commit may go with the write (last-statement.ts).
    */
-  respond?: { companion: (ctx: TransitionContext) => RawBuilder<unknown> | null };
+  respond?: { companion: (ctx: TransitionContext) => RawBuilder<unknown> | null; last?: boolean };
   /** The order as already locked and loaded (or just written, for create) in this transaction. */
   record?: OrderRecord & { extras?: OrderExtras };
   /**
@@ -122,7 +123,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   }
   const write: TransitionWrite = { order, event, deadline: next ?? null, lines: ctx.lineWrites, payouts: ctx.payoutWrites };
   if (req.defer) req.defer.push(write);
-  else ctx.companionRows = await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null);
+  else await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null, { last: req.respond?.last ?? false });
   return ctx;
 }
 

@@ -2,7 +2,7 @@
 // fire a due deadline, pay out. Routes call these; the engine does the work.
 import type { Db, Store, Trx } from '../../store/db.js';
 import type { RawBuilder } from 'kysely';
-import { IdempotencyKeyTaken, notFound } from '../../domain/errors.js';
+import { notFound } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { DueDeadline } from '../../scheduler/deadlines.js';
 import type { Actor } from '../context.js';
@@ -24,6 +24,8 @@ import type { RefundView } from '../card-refunds.js';
 export interface OrderRequest {
   idempotencyKey: string;
   recordInsert?: (body: unknown) => RawBuilder<unknown> | null;
+  /** The caller commits as soon as this returns: the transition's write may carry the commit. */
+  commitWithWrite?: boolean;
 }
 
 /**
@@ -33,20 +35,18 @@ export interface OrderRequest {
 function answering(asked: OrderRequest | string) {
   const request: OrderRequest = typeof asked === 'string' ? { idempotencyKey: asked } : asked;
   let view: OrderView | undefined;
-  let companion: RawBuilder<unknown> | null = null;
   let last: TransitionContext | undefined;
   return {
     idempotencyKey: request.idempotencyKey,
+    last: request.commitWithWrite ?? false,
     companion(ctx: TransitionContext): RawBuilder<unknown> | null {
       last = ctx;
       view = buildView(ctx.rec, ctx.extras as OrderExtras, true);
-      companion = request.recordInsert?.(view) ?? null;
-      return companion;
+      return request.recordInsert?.(view) ?? null;
     },
     ctx: () => last as TransitionContext,
     answer(): OrderView {
       if (!view || !last) throw new Error('the transition wrote no answer');
-      if (companion && last.companionRows !== 1) throw new IdempotencyKeyTaken();
       return view;
     },
   };

@@ -10,7 +10,10 @@
 // — measured: every transition seq-scanned orders, order_lines or deadlines, its cost growing with
 // the tables. A range join cannot be hashed, so each row is found by its primary key.
 import { sql, type RawBuilder } from 'kysely';
+import { IdempotencyKeyTaken } from '../../domain/errors.js';
 import type { Trx } from '../../store/db.js';
+import { lastStatementMark } from '../../store/last-statement.js';
+import { refusedCode } from '../../store/refuse.js';
 import type { LineRow, OrderRow } from './records.js';
 import type { EventRow } from './views.js';
 
@@ -41,10 +44,17 @@ export const MAX_WRITES_PER_STATEMENT = 1_000;
 
 /**
  * Writes the transitions in one statement, with `companion` (e.g. the request's idempotency
- * record) in it too; returns how many rows the companion wrote.
+ * record) in it too. The companion must write its row: if it writes none (the key was taken
+ * meanwhile) the statement raises and IdempotencyKeyTaken is thrown, so nothing of it stays.
+ * `last`: nothing follows in this transaction, so the commit may go with it (last-statement.ts).
  */
-export async function writeTransitions(trx: Trx, writes: TransitionWrite[], companion: RawBuilder<unknown> | null = null): Promise<number> {
-  if (writes.length === 0 && !companion) return 0;
+export async function writeTransitions(
+  trx: Trx,
+  writes: TransitionWrite[],
+  companion: RawBuilder<unknown> | null = null,
+  options: { last?: boolean } = {},
+): Promise<void> {
+  if (writes.length === 0 && !companion) return;
   if (writes.length > MAX_WRITES_PER_STATEMENT) throw new Error(`writeTransitions: ${writes.length} writes exceed ${MAX_WRITES_PER_STATEMENT}`);
   const ids = new Set(writes.map((w) => w.order.id));
   // UPDATE … FROM with one order twice would apply one of them at random.
@@ -55,7 +65,7 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
   const payouts = writes.flatMap((w) => w.payouts);
   const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
-  const result = await sql<{ companion_rows: number }>`
+  const statement = sql`
     with dd as (
       delete from deadlines d using unnest(${removed}::text[]) r (order_id)
       where d.order_id >= r.order_id and d.order_id <= r.order_id),
@@ -87,6 +97,12 @@ export async function writeTransitions(trx: Trx, writes: TransitionWrite[], comp
       insert into payouts (id, provider_id, order_id, amount, currency, status, due_at, created_at)
       select x.id, x.provider_id, x.order_id, x.amount, x.currency, x.status, x.due_at, x.created_at
       from jsonb_populate_recordset(null::payouts, ${JSON.stringify(payouts)}::jsonb) x)
-    ${companion ? sql`, k as (${companion} returning 1) select (select count(*) from k)::int as companion_rows` : sql`select 0 as companion_rows`}`.execute(trx);
-  return result.rows[0]?.companion_rows ?? 0;
+    ${companion ? sql`, k as (${companion} returning 1) select settle_refuse(case when (select count(*) from k) <> 1 then 'companion' end)` : sql`select true`}
+    ${options.last ? lastStatementMark() : sql``}`;
+  try {
+    await statement.execute(trx);
+  } catch (err) {
+    if (refusedCode(err) === 'companion') throw new IdempotencyKeyTaken();
+    throw err;
+  }
 }

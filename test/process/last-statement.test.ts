@@ -1,0 +1,113 @@
+// A statement marked as its transaction's last carries the commit on PostgreSQL
+// (src/store/last-statement.ts, src/store/postgres.ts): one round trip for the write and
+// the commit. These tests try to break what that must keep: a failed last statement
+// commits nothing (not even what came before it), nothing can run in the transaction after
+// it, and an order transition whose idempotency record cannot be written leaves no trace.
+// On PGlite the mark is only a comment; the same tests check the plain behaviour there.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { TEST_DB } from '../helpers/db.js';
+import { lastStatementMark } from '../../src/store/last-statement.js';
+import { IdempotencyKeyTaken } from '../../src/domain/errors.js';
+import { book, parties } from '../helpers/booking.js';
+import type { Actor } from '../../src/services/context.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ poolSize: 3 });
+});
+afterAll(() => h?.close());
+
+const nameOf = async (id: string) => (await sql<{ name: string }>`select name from customers where id = ${id}`.execute(h.app.services.store.db)).rows[0]!.name;
+
+describe('a transaction whose last statement carries the commit', () => {
+  it('is committed by that statement, with everything before it', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer();
+    const b = await h.customer();
+    let seenInside: string[] = [];
+    await store.transaction(async (trx) => {
+      await sql`update customers set name = ${'First write'} where id = ${a.id}`.execute(trx);
+      await sql`update customers set name = ${'Last write'} where id = ${b.id} ${lastStatementMark()}`.execute(trx);
+      // Before Kysely's commit, another connection already sees both (PostgreSQL: the commit went out with the write).
+      if (TEST_DB === 'postgres') seenInside = [await nameOf(a.id), await nameOf(b.id)];
+    });
+    if (TEST_DB === 'postgres') expect(seenInside).toEqual(['First write', 'Last write']);
+    expect([await nameOf(a.id), await nameOf(b.id)]).toEqual(['First write', 'Last write']);
+  });
+
+  it('commits nothing when the last statement fails, also when it is the first', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Unchanged A' });
+    const b = await h.customer({ name: 'Unchanged B' });
+    await expect(
+      store.transaction(async (trx) => {
+        await sql`update customers set name = ${'Written, then undone'} where id = ${a.id}`.execute(trx);
+        await sql`with u as (update customers set name = ${'Never'} where id = ${b.id} returning 1)
+          select settle_refuse(${'refused'}::text) from u ${lastStatementMark()}`.execute(trx);
+      }),
+    ).rejects.toThrow(/settle_refused:refused/);
+    await expect(
+      store.transaction(async (trx) => {
+        await sql`with u as (update customers set name = ${'Never'} where id = ${b.id} returning 1)
+          select settle_refuse(${'refused'}::text) from u ${lastStatementMark()}`.execute(trx);
+      }),
+    ).rejects.toThrow(/settle_refused:refused/);
+    expect([await nameOf(a.id), await nameOf(b.id)]).toEqual(['Unchanged A', 'Unchanged B']);
+    // The connections are clean afterwards: a new transaction works and is one.
+    const n = await store.transaction(async (trx) => (await sql<{ n: number }>`select ${5}::int as n`.execute(trx)).rows[0]!.n);
+    expect(n).toBe(5);
+  });
+
+  it.runIf(TEST_DB === 'postgres')('refuses a statement after the last one (it would run outside the transaction)', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Before' });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await expect(
+        store.transaction(async (trx) => {
+          await sql`update customers set name = ${'Committed by the last statement'} where id = ${a.id} ${lastStatementMark()}`.execute(trx);
+          await sql`update customers set name = ${'Outside the transaction'} where id = ${a.id}`.execute(trx);
+        }),
+      ).rejects.toThrow(/after the transaction's last statement/);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // The last statement had committed; the statement after it never ran; the late rollback is reported.
+    expect(await nameOf(a.id)).toBe('Committed by the last statement');
+    expect(warnings).toContain('SettleLateRollback');
+    const n = await store.transaction(async (trx) => (await sql<{ n: number }>`select ${6}::int as n`.execute(trx)).rows[0]!.n);
+    expect(n).toBe(6);
+  });
+
+  it('leaves no trace of a transition whose idempotency record cannot be written', async () => {
+    const store = h.app.services.store;
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 5 * 24 * 3600 });
+    const scope = `test_scope_${randomUUID()}`;
+    const key = 'taken';
+    await sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
+      values (${scope}, ${key}, ${'another request'}, ${200}, ${JSON.stringify({})}::jsonb)`.execute(store.db);
+    const before = await h.get(`/v1/orders/${order.id}`);
+    const provider: Actor = { role: 'provider', providerId: p.provider.id, keyId: 'test' };
+    await expect(
+      store.transaction((trx) =>
+        h.app.orders.transition(trx, order.id, 'confirm', provider, {}, {
+          idempotencyKey: `${scope}:${key}`,
+          recordInsert: (body) => sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
+            values (${scope}, ${key}, ${'this request'}, ${200}, ${JSON.stringify(body)}::jsonb) on conflict (scope, key) do nothing`,
+          commitWithWrite: true,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+    const after = await h.get(`/v1/orders/${order.id}`);
+    expect(after.body.state).toBe(before.body.state);
+    expect(after.body.events).toEqual(before.body.events);
+    expect(after.body.deadline).toEqual(before.body.deadline);
+  });
+});
