@@ -435,6 +435,9 @@ describe('unknown ids (well-formed, nonexistent) → 404 resource_missing', () =
     ['reversal of an unknown transaction', () => '/v1/transactions/txn_0000000000NOPE/reverse', () => ({}), 'txn_0000000000NOPE'],
     ['key for an unknown customer', () => '/v1/api-keys', () => ({ role: 'customer', customerId: 'cus_0000000000NOPE' }), 'cus_0000000000NOPE'],
     ['key for an unknown provider', () => '/v1/api-keys', () => ({ role: 'provider', providerId: 'prv_0000000000NOPE' }), 'prv_0000000000NOPE'],
+    ['order for an unknown customer', () => '/v1/orders', () => ({ process: 'booking', customerId: 'cus_0000000000NOPE', providerId: P.id, currency: 'USD', lines: [{ description: 'd', quantity: 1, unitAmount: 100 }] }), 'cus_0000000000NOPE'],
+    ['order for an unknown provider', () => '/v1/orders', () => ({ process: 'booking', customerId: A.id, providerId: 'prv_0000000000NOPE', currency: 'USD', lines: [{ description: 'd', quantity: 1, unitAmount: 100 }] }), 'prv_0000000000NOPE'],
+    ['order for an unknown customer and provider', () => '/v1/orders', () => ({ process: 'direct', customerId: 'cus_0000000000NOPE', providerId: 'prv_0000000000NOPE', currency: 'USD', lines: [{ description: 'd', quantity: 1, unitAmount: 100 }] }), '_0000000000NOPE'],
   ];
   it.each(cases)('%s', async (_label, path, body, id) => {
     const r = await refused(404, 'resource_missing', () => send('POST', path(), { body: body() }));

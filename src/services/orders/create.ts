@@ -3,7 +3,7 @@
 // run the process's create transition (which reserves seats and sets the deadline).
 import { sql } from 'kysely';
 import type { Trx } from '../../store/db.js';
-import { badRequest, notFound, ruleRefused } from '../../domain/errors.js';
+import { badRequest, notFound, ruleRefused, type SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { getProcess, isProcessName, START } from '../../domain/process/index.js';
 import type { Actor } from '../context.js';
@@ -50,14 +50,6 @@ export async function createOrder(
   if (input.lines.length === 0 || input.lines.length > MAX_LINES) {
     throw badRequest('parameter_invalid', `An order needs 1 to ${MAX_LINES} lines.`, { param: 'lines' });
   }
-  const parties = await trx
-    .selectNoFrom((eb) => [
-      eb.exists(eb.selectFrom('customers').select('id').where('id', '=', input.customerId)).as('customer'),
-      eb.exists(eb.selectFrom('providers').select('id').where('id', '=', input.providerId)).as('provider'),
-    ])
-    .executeTakeFirstOrThrow();
-  if (!parties.customer) throw notFound('customer', input.customerId);
-  if (!parties.provider) throw notFound('provider', input.providerId);
   if (input.siteId) {
     const site = await trx.selectFrom('sites').select(['customer_id', 'archived_at']).where('id', '=', input.siteId).executeTakeFirst();
     if (!site) throw notFound('site', input.siteId);
@@ -113,7 +105,10 @@ export async function createOrder(
       updated_at: now,
     })
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()
+    .catch((err: unknown) => {
+      throw unknownParty(err, input) ?? err;
+    });
   return runTransition(deps, trx, {
     orderId,
     transition: 'create',
@@ -125,6 +120,20 @@ export async function createOrder(
     record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines, payments: [], deadline: null },
   });
 }
+
+/**
+ * The order's foreign keys check that its customer and provider exist (no read of its own
+ * first): a violation of one of them is that party not found.
+ */
+function unknownParty(err: unknown, input: CreateOrderInput): SettleError | null {
+  const e = err as { code?: string; constraint?: string };
+  if (e?.code !== FOREIGN_KEY_VIOLATION) return null;
+  if (e.constraint === 'orders_customer_id_fkey') return notFound('customer', input.customerId);
+  if (e.constraint === 'orders_provider_id_fkey') return notFound('provider', input.providerId);
+  return null;
+}
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 async function resolveLine(deps: TransitionDeps, trx: Trx, orderId: string, position: number, l: LineInput, order: CreateOrderInput): Promise<LineRow> {
   const param = `lines.${position}`;
