@@ -84,7 +84,8 @@ export interface PostOptions {
    * The write is a statement on its own, not inside a transaction (post is then given the
    * database, not a transaction): the statement must undo itself when refused, so it raises
    * (settle_refuse, migration 008) if the guard fails, a balance would break its rule or a
-   * companion wrote other than one row — then nothing of it stays. Refusals come back as
+   * companion wrote other than one row — then nothing of it stays (a claim that changed no
+   * row is no refusal: nothing is written, claimed is false). Refusals come back as
    * from a transaction; a companion that wrote nothing shows as 0 in companionRows.
    */
   atomic?: boolean;
@@ -186,7 +187,8 @@ export class Ledger {
         )}
       select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
-        ${options.atomic ? sql`, settle_refuse(case when not (select ok from g) then 'guard'
+        ${options.atomic ? sql`, settle_refuse(case when not (select claimed from g) then null
+          when not (select ok from g) then 'guard'
           when (select count(*) from upd) <> ${rows.length} then 'balance'
           ${sql.join(companions.map((_, i) => sql`when (select count(*) from ${sql.ref(`c${i}`)}) <> 1 then ${`companion:${i}`}`), sql` `)}
           end) as atomic_ok` : sql``}`

@@ -1,13 +1,14 @@
 // Money back to a card, in two steps so a failure never loses money (SPEC rule 7):
 //   1. reserve: in the request's transaction, take the amount off the source's
 //      refundable cap and move it from the customer's credit to "refunds in transit";
-//   2. send: after commit, ask the card provider; then settle in a second transaction:
+//   2. send: after commit, ask the card provider; then settle (one statement on success):
 //      success → in transit → card clearing; failure → back to the customer's credit,
 //      the cap released, the refund `failed` with the reason (staff may retry).
 // A crash between the two leaves the refund `pending`; resumeStaleRefunds() finishes it
 // with the same provider idempotency key, so the card is refunded at most once.
 import { sql } from 'kysely';
-import type { Trx } from '../store/db.js';
+import { retryOnConflict, type Trx } from '../store/db.js';
+import type { PostInput, PostOptions } from '../ledger/ledger.js';
 import { conflict, notFound, ruleRefused } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
@@ -182,44 +183,49 @@ export class CardRefundService {
       currency: refund.currency,
       idempotencyKey: `${refund.id}:${refund.attempts}`,
     });
-    return this.s.store.transaction(async (trx) => {
-      // The order's lock first, as transitions take it (orders/order-version.ts), in the
-      // claim's own statement.
-      const orderId = source.type === 'order_payment' ? source.orderId : null;
-      const now = this.s.clock.now();
-      const settled = result.ok
-        ? { status: 'succeeded' as const, providerReference: result.reference, failureReason: null }
-        : { status: 'failed' as const, providerReference: null, failureReason: result.reason };
-      const posted = await this.s.ledger.post(
-        trx,
-        {
-          type: result.ok ? 'card_refund_settled' : 'card_refund_failed',
-          currency: refund.currency,
-          postings: [
-            { account: platform('refunds_in_transit', refund.currency), amountMinor: -refund.amount },
-            result.ok
-              ? { account: platform('card_clearing', refund.currency), amountMinor: refund.amount }
-              : { account: customerCredit(refund.customerId, refund.currency), amountMinor: refund.amount },
-          ],
-          actor: 'system',
-          memo: result.ok ? null : `Card refund failed; the money stays in account credit. ${result.reason}`,
-          customerId: refund.customerId,
-          cause: { type: 'refund', id: refund.id },
-          relatedId: refund.transactionId,
-          createdAt: now,
-        },
-        {
-          claim: sql`update refunds set status = ${settled.status},
-            provider_reference = coalesce(${settled.providerReference}::text, provider_reference),
-            failure_reason = ${settled.failureReason}::text, updated_at = ${now.toISOString()}::timestamptz
-            where id = ${refund.id} and status = 'pending' ${orderId ? sql`and exists (select 1 from locked)` : sql``} returning 1`,
-          ...(orderId ? { claimAfter: sql`${touchOrderStatement(orderId)} returning 1` } : {}),
-        },
-      );
-      if (!posted.claimed) return refundView(await this.load(trx, refund.id)); // another process settled it
-      if (!result.ok) await this.releaseCap(trx, source, refund.amount);
-      return { ...refund, status: settled.status, failureReason: settled.failureReason, updatedAt: now.toISOString() };
+    // The order's lock first, as transitions take it (orders/order-version.ts), in the
+    // claim's own statement.
+    const orderId = source.type === 'order_payment' ? source.orderId : null;
+    const now = this.s.clock.now();
+    const settled = result.ok
+      ? { status: 'succeeded' as const, providerReference: result.reference, failureReason: null }
+      : { status: 'failed' as const, providerReference: null, failureReason: result.reason };
+    const input: PostInput = {
+      type: result.ok ? 'card_refund_settled' : 'card_refund_failed',
+      currency: refund.currency,
+      postings: [
+        { account: platform('refunds_in_transit', refund.currency), amountMinor: -refund.amount },
+        result.ok
+          ? { account: platform('card_clearing', refund.currency), amountMinor: refund.amount }
+          : { account: customerCredit(refund.customerId, refund.currency), amountMinor: refund.amount },
+      ],
+      actor: 'system',
+      memo: result.ok ? null : `Card refund failed; the money stays in account credit. ${result.reason}`,
+      customerId: refund.customerId,
+      cause: { type: 'refund', id: refund.id },
+      relatedId: refund.transactionId,
+      createdAt: now,
+    };
+    const claim: PostOptions = {
+      claim: sql`update refunds set status = ${settled.status},
+        provider_reference = coalesce(${settled.providerReference}::text, provider_reference),
+        failure_reason = ${settled.failureReason}::text, updated_at = ${now.toISOString()}::timestamptz
+        where id = ${refund.id} and status = 'pending' ${orderId ? sql`and exists (select 1 from locked)` : sql``} returning 1`,
+      ...(orderId ? { claimAfter: sql`${touchOrderStatement(orderId)} returning 1` } : {}),
+    };
+    const done = { ...refund, status: settled.status, failureReason: settled.failureReason, updatedAt: now.toISOString() };
+    if (result.ok) {
+      // Settling is then one statement, its own transaction.
+      const posted = await retryOnConflict(() => this.s.ledger.post(this.s.store.db, input, { ...claim, atomic: true }));
+      return posted.claimed ? done : refundView(await this.load(this.s.store.db, refund.id)); // another process settled it
+    }
+    // A failed refund also gives its amount back to the cap: a transaction.
+    const posted = await this.s.store.transaction(async (trx) => {
+      const p = await this.s.ledger.post(trx, input, claim);
+      if (p.claimed) await this.releaseCap(trx, source, refund.amount);
+      return p;
     });
+    return posted.claimed ? done : refundView(await this.load(this.s.store.db, refund.id));
   }
 
   /** Staff retry of a failed card refund: reserve again, then send as a new attempt. */

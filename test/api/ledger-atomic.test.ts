@@ -65,6 +65,34 @@ describe('a ledger write that is its own statement', () => {
     expect((await h.check()).ok).toBe(true);
   });
 
+  it('with a claim, writes once: of many writers claiming one row, exactly one moves the money', async () => {
+    const customer = await h.customer({ credit: 1_000, name: 'Unclaimed' });
+    const { ledger, store } = h.app.services;
+    const write = {
+      type: 'correction' as const,
+      currency: 'USD',
+      postings: [
+        { account: customerCredit(customer.id, 'USD'), amountMinor: -10 },
+        { account: platform('adjustments', 'USD'), amountMinor: 10 },
+      ],
+      actor: 'test',
+      cause: { type: 'test', id: 'claimed' },
+      createdAt: new Date(),
+    };
+    const claim = () => ({ claim: sql`update customers set name = 'Claimed' where id = ${customer.id} and name = 'Unclaimed' returning 1` });
+    const before = await snapshot();
+    const results = await Promise.all(Array.from({ length: 12 }, () => ledger.post(store.db, write, { ...claim(), atomic: true })));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+    const after = await snapshot();
+    expect(after!.txns).toBe(before!.txns + 1);
+    expect(await h.balance(customer.id)).toBe(990);
+    // Claimed already: no refusal, nothing written.
+    const again = await ledger.post(store.db, write, { ...claim(), atomic: true });
+    expect(again.claimed).toBe(false);
+    expect(await snapshot()).toEqual(after);
+    expect((await h.check()).ok).toBe(true);
+  });
+
   it('is refused inside a transaction, and a transaction write outside one', async () => {
     const { ledger, store } = h.app.services;
     const input = { type: 'charge' as const, currency: 'USD', postings: [], actor: 'test', cause: { type: 'test', id: 'x' }, createdAt: new Date() };
