@@ -160,11 +160,14 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+/** Extra Node/V8 flags for every server the bench starts (experiments): SETTLE_BENCH_SERVER_ARGS="--flag …". */
+const SERVER_NODE_ARGS = (process.env.SETTLE_BENCH_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 export async function startServer(o: ServerOptions): Promise<Server> {
   const port = await freePort();
   const fd = openSync(o.logFile, 'a');
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, 'serve'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(o.nodeArgs ?? []), BIN, 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), SETTLE_SEED_DEMO: '0', ...o.env },
     stdio: ['ignore', fd, fd],
