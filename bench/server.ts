@@ -160,8 +160,19 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-/** Extra Node/V8 flags for every server the bench starts (experiments): SETTLE_BENCH_SERVER_ARGS="--flag …". */
-const SERVER_NODE_ARGS = (process.env.SETTLE_BENCH_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
+/**
+ * The Node flags `npm start` runs the server with (read from package.json, so the bench
+ * measures what people run), plus any given for an experiment:
+ * SETTLE_BENCH_SERVER_ARGS="--flag …".
+ */
+const SERVER_NODE_ARGS = [...startScriptNodeArgs(), ...(process.env.SETTLE_BENCH_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean)];
+
+function startScriptNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node' || !words.includes('bin/settle.js')) throw new Error(`bench: cannot read the node flags of "npm start" (${pkg.scripts.start})`);
+  return words.slice(1, words.indexOf('bin/settle.js'));
+}
 
 export async function startServer(o: ServerOptions): Promise<Server> {
   const port = await freePort();
