@@ -72,7 +72,7 @@ export interface PostOptions {
    * An `update … returning 1` run first in the same statement: the transaction is written
    * only if it changed exactly one row ("settle this once": of two processes settling the
    * same thing, the second finds the row changed, waits for the first and writes nothing).
-   * Not with companions, which would be written either way.
+   * Companions with a claim must be written only with the transaction (`… from txn`).
    */
   claim?: RawBuilder<unknown>;
   /**
@@ -154,7 +154,6 @@ export class Ledger {
       .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
     const companions = options.companions ?? [];
-    if (options.claim && companions.length > 0) throw new Error('ledger.post: a claim cannot have companions');
     if (options.claimAfter && !options.claim) throw new Error('ledger.post: claimAfter needs a claim');
     const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
     const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
@@ -204,7 +203,10 @@ export class Ledger {
         throw await refusal(trx, rows);
       });
     const row = result.rows[0];
-    if (row && !row.claimed) return { id, createdAt: input.createdAt, companionRows: [], claimed: false };
+    if (row && !row.claimed) {
+      if (row.companion_rows.some((n) => n !== 0)) throw new Error('ledger.post: a companion of an unclaimed write was written (companions of a claim must select from txn)');
+      return { id, createdAt: input.createdAt, companionRows: [], claimed: false };
+    }
     if (row && !row.guard_ok && options.guard) throw await options.guard.error(trx);
     if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
     return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1), claimed: true };

@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import { retryOnConflict, type Trx } from '../store/db.js';
 import type { PostInput, PostOptions } from '../ledger/ledger.js';
-import { conflict, notFound, ruleRefused } from '../domain/errors.js';
+import { conflict, notFound, ruleRefused, type SettleError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
@@ -78,20 +78,22 @@ const STALE_PENDING_MS = 30_000;
 export class CardRefundService {
   constructor(private readonly s: Services) {}
 
-  /** Takes `amountMinor` off the source's cap; refuses with the most that can still go back. */
-  private async reserveCap(trx: Trx, source: CardSource, amountMinor: number): Promise<void> {
-    const updated = await trx
-      .updateTable(capTable(source))
-      .set((eb) => ({ refunded_amount: eb('refunded_amount', '+', amountMinor) }))
-      .where('id', '=', source.id)
-      .where((eb) => eb(eb('refunded_amount', '+', amountMinor), '<=', eb.ref('amount')))
-      .returning('id')
-      .executeTakeFirst();
-    if (updated) return;
+  /**
+   * Takes `amountMinor` off the source's cap, as the claim of the reserve's ledger write
+   * (the write happens only if the cap allows it).
+   */
+  private capClaim(source: CardSource, amountMinor: number) {
+    const table = sql.table(capTable(source));
+    return sql`update ${table} set refunded_amount = refunded_amount + ${amountMinor}::int8
+      where id = ${source.id} and refunded_amount + ${amountMinor}::int8 <= amount returning 1`;
+  }
+
+  /** The refusal when the cap does not allow a refund: with the most that can still go back. */
+  private async capRefusal(trx: Trx, source: CardSource): Promise<SettleError> {
     const row = await trx.selectFrom(capTable(source)).select(['amount', 'refunded_amount']).where('id', '=', source.id).executeTakeFirst();
-    if (!row) throw notFound(source.type === 'top_up' ? 'top-up' : 'payment', source.id);
+    if (!row) return notFound(source.type === 'top_up' ? 'top-up' : 'payment', source.id);
     const maxRefundable = Number(row.amount) - Number(row.refunded_amount);
-    throw ruleRefused('refund_exceeds_refundable', `At most ${maxRefundable} can still be refunded to this card.`, {
+    return ruleRefused('refund_exceeds_refundable', `At most ${maxRefundable} can still be refunded to this card.`, {
       maxRefundable,
       param: 'amount',
     });
@@ -124,8 +126,7 @@ export class CardRefundService {
       throw ruleRefused('refund_exceeds_refundable', 'Nothing is left to refund to this card.', { maxRefundable: 0 });
     }
     const now = this.s.clock.now();
-    await this.reserveCap(trx, source, input.amountMinor);
-    // The refund row is written in the ledger's statement (it names the transaction).
+    // The cap and the refund row are written in the ledger's statement (the row names the transaction).
     const row = newRefundRow({
       source_type: source.type,
       source_id: source.id,
@@ -157,8 +158,9 @@ export class CardRefundService {
         cause: { type: 'refund', id: row.id },
         createdAt: now,
       },
-      { companions: [insertRefund(row)] },
+      { claim: this.capClaim(source, input.amountMinor), companions: [insertRefund(row)] },
     );
+    if (!posted.claimed) throw await this.capRefusal(trx, source);
     if (posted.companionRows[0] !== 1) throw new Error(`refund ${row.id} was not written`);
     return refundView(row);
   }
@@ -238,9 +240,10 @@ export class CardRefundService {
       throw conflict('refund_not_retryable', `Only a failed card refund can be retried; this one is ${refund.status}.`);
     }
     const source = await this.loadSource(refund, trx);
-    await this.reserveCap(trx, source, Number(refund.amount));
     const now = this.s.clock.now();
-    const txn = await this.s.ledger.post(trx, {
+    const txn = await this.s.ledger.post(
+      trx,
+      {
       type: 'card_refund',
       currency: refund.currency,
       postings: [
@@ -253,7 +256,10 @@ export class CardRefundService {
       cause: { type: 'refund', id: refund.id },
       relatedId: refund.transaction_id,
       createdAt: now,
-    });
+      },
+      { claim: this.capClaim(source, Number(refund.amount)) },
+    );
+    if (!txn.claimed) throw await this.capRefusal(trx, source);
     const row = await trx
       .updateTable('refunds')
       .set((eb) => ({ status: 'pending', attempts: eb('attempts', '+', 1), transaction_id: txn.id, updated_at: now }))
