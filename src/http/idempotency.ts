@@ -12,12 +12,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, conflict, IdempotencyKeyTaken, SettleError } from '../domain/errors.js';
 import { retryOnConflict, type Db, type Store, type Trx } from '../store/db.js';
 import { errorPayload, toSettleError } from './errors.js';
+import type { AnswerRecorder } from '../services/context.js';
 
 export interface MutationResult<T> {
   body: T;
   status?: number;
-  /** Work after commit (e.g. sending a card refund); its result becomes the response. */
-  after?: () => Promise<T>;
+  /**
+   * Work after commit (e.g. sending a card refund); its result becomes the response, and
+   * the stored one. It may write that itself in its last statement (`answer.update`) and
+   * then sets `answer.recorded`.
+   */
+  after?: (answer: AnswerRecorder) => Promise<T>;
   /** The work wrote the idempotency record itself, with `ctx.recordInsert` (hot paths). */
   recorded?: boolean;
 }
@@ -60,6 +65,12 @@ function insertRecord(record: IdempotencyRecord, status: number, body: unknown):
   return sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
     values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${JSON.stringify(body)}::jsonb)
     on conflict (scope, key) do nothing`;
+}
+
+/** The stored response replaced by the one the work after commit gave. */
+function updateRecord(record: IdempotencyRecord, body: unknown, onlyWith: RawBuilder<unknown> | null): RawBuilder<unknown> {
+  return sql`update idempotency_keys set response = ${JSON.stringify(body)}::jsonb
+    where scope = ${record.scope} and key = ${record.key} ${onlyWith ? sql`and exists (${onlyWith})` : sql``}`;
 }
 
 function canonical(value: unknown): string {
@@ -160,15 +171,12 @@ export class Idempotency {
     }
     let body = result.body;
     if (result.after) {
-      body = await result.after();
-      if (record) {
-        await this.store.db
-          .updateTable('idempotency_keys')
-          .set({ response: JSON.stringify(stored(body)) })
-          .where('scope', '=', record.scope)
-          .where('key', '=', record.key)
-          .execute();
-      }
+      const answer: AnswerRecorder = {
+        update: (b, onlyWith) => (record ? updateRecord(record, stored(b as T), onlyWith) : null),
+        recorded: false,
+      };
+      body = await result.after(answer);
+      if (record && !answer.recorded) await updateRecord(record, stored(body), null).execute(this.store.db);
     }
     reply.code(result.status ?? 200);
     return body;

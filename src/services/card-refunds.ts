@@ -6,7 +6,7 @@
 //      the cap released, the refund `failed` with the reason (staff may retry).
 // A crash between the two leaves the refund `pending`; resumeStaleRefunds() finishes it
 // with the same provider idempotency key, so the card is refunded at most once.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { retryOnConflict, type Trx } from '../store/db.js';
 import type { PostInput, PostOptions } from '../ledger/ledger.js';
 import { conflict, notFound, ruleRefused, type SettleError } from '../domain/errors.js';
@@ -74,6 +74,18 @@ export interface CardSource {
 }
 
 const STALE_PENDING_MS = 30_000;
+
+/**
+ * A write that goes with a refund's successful settle, in its statement: given the settled
+ * refund and a condition (`exists (…)`) to write only with the settle.
+ */
+export type AlsoWrite = (settled: RefundView, onlyWith: RawBuilder<unknown>) => RawBuilder<unknown> | null;
+
+export interface SentRefund {
+  refund: RefundView;
+  /** Whether the AlsoWrite was written with the settle. */
+  alsoWritten: boolean;
+}
 
 export class CardRefundService {
   constructor(private readonly s: Services) {}
@@ -178,6 +190,15 @@ export class CardRefundService {
    * statement, so of two processes settling it only one moves the money.
    */
   async sendReserved(refund: RefundView, source: CardSource): Promise<RefundView> {
+    return (await this.sendReservedWith(refund, source, null)).refund;
+  }
+
+  /**
+   * sendReserved, and if the refund succeeds, `alsoWrite(settled)` in the settle's own
+   * statement (the request's stored answer, which shows the settled refund): written only
+   * with the settle. `alsoWritten` says whether it was.
+   */
+  async sendReservedWith(refund: RefundView, source: CardSource, alsoWrite: AlsoWrite | null): Promise<SentRefund> {
     const result = await this.s.payments.refund({
       chargeReference: source.providerReference,
       paymentMethod: source.paymentMethod,
@@ -216,10 +237,18 @@ export class CardRefundService {
       ...(orderId ? { claimAfter: sql`${touchOrderStatement(orderId)} returning 1` } : {}),
     };
     const done = { ...refund, status: settled.status, failureReason: settled.failureReason, updatedAt: now.toISOString() };
+    const otherwise = async (): Promise<SentRefund> => ({ refund: refundView(await this.load(this.s.store.db, refund.id)), alsoWritten: false }); // another process settled it
     if (result.ok) {
       // Settling is then one statement, its own transaction.
-      const posted = await retryOnConflict(() => this.s.ledger.post(this.s.store.db, input, { ...claim, atomic: true }));
-      return posted.claimed ? done : refundView(await this.load(this.s.store.db, refund.id)); // another process settled it
+      const settle = (companion: RawBuilder<unknown> | null) =>
+        retryOnConflict(() => this.s.ledger.post(this.s.store.db, input, { ...claim, atomic: true, ...(companion ? { companions: [companion] } : {}) }));
+      const companion = alsoWrite?.(done, sql`select 1 from txn`) ?? null;
+      let posted = await settle(companion);
+      if (!posted.claimed) return otherwise();
+      // An atomic write whose companion wrote nothing wrote nothing at all: settle without it.
+      if (companion && posted.companionRows[0] !== 1) posted = await settle(null);
+      if (!posted.claimed) return otherwise();
+      return { refund: done, alsoWritten: companion !== null && posted.companionRows[0] === 1 };
     }
     // A failed refund also gives its amount back to the cap: a transaction.
     const posted = await this.s.store.transaction(async (trx) => {
@@ -227,7 +256,7 @@ export class CardRefundService {
       if (p.claimed) await this.releaseCap(trx, source, refund.amount);
       return p;
     });
-    return posted.claimed ? done : refundView(await this.load(this.s.store.db, refund.id));
+    return posted.claimed ? { refund: done, alsoWritten: false } : otherwise();
   }
 
   /** Staff retry of a failed card refund: reserve again, then send as a new attempt. */

@@ -1,5 +1,6 @@
 // What every use case gets: storage, the ledger, the clock, the payment provider and
 // who is acting. Built once per process (Services) and per request (Actor).
+import type { RawBuilder } from 'kysely';
 import type { Store } from '../store/db.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Clock } from '../scheduler/clock.js';
@@ -32,4 +33,15 @@ export interface Services {
   clock: Clock;
   payments: PaymentProvider;
   settings: SettingsService;
+}
+
+/**
+ * For work after a request's commit (sending card refunds): the UPDATE of the request's
+ * stored answer (null when the request has no idempotency key), to write in the work's
+ * own last statement; the work sets `recorded` when it did.
+ */
+export interface AnswerRecorder {
+  /** Written only if `onlyWith` (a query) finds a row. */
+  update(body: unknown, onlyWith: RawBuilder<unknown>): RawBuilder<unknown> | null;
+  recorded: boolean;
 }

@@ -3,6 +3,8 @@
 // and can be retried.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { randomUUID } from 'node:crypto';
+import { book, DAY, parties } from '../helpers/booking.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -113,4 +115,32 @@ describe('card refunds of top-ups', () => {
     const customer = await h.get(`/v1/customers/${c.id}`);
     expect(customer.body.balances).toEqual({ JPY: 1_500, USD: 0 });
   });
+});
+
+describe('an order cancelled to the card: the stored answer of the cancel', () => {
+  // The answer shows the settled refund; the settle's own statement stores it when the
+  // refund went through (service.ts, card-refunds.ts), a failed one is read back and stored.
+  for (const card of ['pm_card_visa', 'pm_card_refund_fails'] as const) {
+    it(`is the first answer, refunds settled (${card})`, async () => {
+      const p = await parties(h);
+      const order = await book(h, p, { startsInSeconds: 10 * DAY, lines: 2 });
+      expect((await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+      const paid = await h.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: false, paymentMethod: card }, { key: p.customer.key });
+      expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+      const expected = card === 'pm_card_visa' ? 'succeeded' : 'failed';
+      for (const body of [{ lineIds: [paid.body.lines[0].id], refundDestination: 'card' }, { refundDestination: 'card' }]) {
+        const idem = randomUUID();
+        const first = await h.post(`/v1/orders/${order.id}/cancel`, body, { key: p.customer.key, idem });
+        expect(first.status, JSON.stringify(first.body)).toBe(200);
+        const cardRefunds = first.body.refunds.filter((r: { destination: string }) => r.destination === 'card');
+        expect(cardRefunds.length).toBeGreaterThan(0);
+        expect(cardRefunds.at(-1).status).toBe(expected);
+        const replay = await h.post(`/v1/orders/${order.id}/cancel`, body, { key: p.customer.key, idem });
+        expect(replay.headers['idempotent-replayed']).toBe('true');
+        expect(replay.status).toBe(200);
+        expect(replay.body).toEqual(first.body);
+      }
+      expect((await h.check()).ok).toBe(true);
+    });
+  }
 });

@@ -6,7 +6,7 @@ import type { ProcessActor, ProcessDefinition, TransitionDef } from '../../domai
 import type { CancellationQuote } from '../../domain/cancellation.js';
 import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
-import type { CardRefundService, RefundView } from '../card-refunds.js';
+import type { AlsoWrite, CardRefundService, RefundView, SentRefund } from '../card-refunds.js';
 import type { PayoutRow } from './writes.js';
 import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
@@ -80,8 +80,11 @@ export interface TransitionContext extends TransitionDeps {
   lineWrites: LineRow[];
   /** Payouts scheduled by the transition; written with the order at the end. */
   payoutWrites: PayoutRow[];
-  /** Card refunds to send once the transaction has committed; each gives the settled refund. */
-  afterCommit: Array<() => Promise<RefundView>>;
+  /**
+   * Card refunds to send once the transaction has committed; each gives the settled refund
+   * and may write something with its settle (the request's stored answer).
+   */
+  afterCommit: Array<(alsoWrite?: AlsoWrite) => Promise<SentRefund>>;
   /** Details recorded in the event (history and outbox). */
   event: Record<string, unknown>;
   dryRun: boolean;

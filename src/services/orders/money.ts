@@ -244,7 +244,7 @@ async function reserveCardRefund(ctx: TransitionContext, payment: PaymentRow, am
   });
   payment.refunded_amount += amountMinor;
   ctx.refunds.push(refund);
-  if (!ctx.dryRun) ctx.afterCommit.push(() => ctx.cardRefunds.sendReserved(refund, source));
+  if (!ctx.dryRun) ctx.afterCommit.push((alsoWrite) => ctx.cardRefunds.sendReservedWith(refund, source, alsoWrite ?? null));
   return refund;
 }
 

@@ -5,7 +5,7 @@ import type { RawBuilder } from 'kysely';
 import { notFound } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { DueDeadline } from '../../scheduler/deadlines.js';
-import type { Actor } from '../context.js';
+import type { Actor, AnswerRecorder } from '../context.js';
 import { toPage, type Page, type PageRequest } from '../pagination.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { createOrder, type CreateOrderInput } from './create.js';
@@ -52,10 +52,16 @@ function answering(asked: OrderRequest | string) {
   };
 }
 
+/** The order's view with these refunds as they are now (the rest as they were). */
+function withRefunds(view: OrderView, refunds: RefundView[]): OrderView {
+  const byId = new Map(refunds.map((r) => [r.id, r]));
+  return { ...view, refunds: view.refunds.map((r) => byId.get(r.id) ?? r) };
+}
+
 export interface TransitionOutcome {
   view: OrderView;
-  /** Card refunds to send after commit; resolves to the order as it is then. */
-  after: (() => Promise<OrderView>) | undefined;
+  /** Card refunds to send after commit; resolves to the order as it is then (and may store it, see AnswerRecorder). */
+  after: ((answer?: AnswerRecorder) => Promise<OrderView>) | undefined;
 }
 
 class DryRun extends Error {
@@ -121,15 +127,20 @@ export class OrderService {
     return {
       view,
       after: pending.length
-        ? async () => {
-            const settled: RefundView[] = [];
-            for (const send of pending) settled.push(await send());
+        ? async (answer?: AnswerRecorder) => {
             // A card refund that went through changes only the refund itself (the order's
-            // amounts already counted it): answer with it, without reading the order again.
+            // amounts already counted it): answer with it, without reading the order again;
+            // the last one's settle also stores that answer if all went through.
             // One that failed put money back in credit and released its cap: read it all.
+            const settled: RefundView[] = [];
+            for (const [i, send] of pending.entries()) {
+              const last = i === pending.length - 1 && settled.every((r) => r.status === 'succeeded');
+              const sent = await send(last && answer ? (refund, onlyWith) => answer.update(withRefunds(view, [...settled, refund]), onlyWith) : undefined);
+              settled.push(sent.refund);
+              if (sent.alsoWritten && answer) answer.recorded = true;
+            }
             if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
-            const byId = new Map(settled.map((r) => [r.id, r]));
-            return { ...view, refunds: view.refunds.map((r) => byId.get(r.id) ?? r) };
+            return withRefunds(view, settled);
           }
         : undefined,
     };
