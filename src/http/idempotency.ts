@@ -43,7 +43,7 @@ export interface MutationContext {
   recordInsert: (body: unknown, status?: number) => RawBuilder<unknown> | null;
   /**
    * Nothing runs in the transaction after a work that returns `recorded: true`, so its last
-   * write may carry the commit (last-statement.ts). False for statement-only work.
+   * write may carry the commit (pipeline-marks.ts). False for statement-only work.
    */
   commitWithWrite: boolean;
 }

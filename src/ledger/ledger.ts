@@ -5,6 +5,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { afterCommit, type Db, type Trx } from '../store/db.js';
 import { refusedCode } from '../store/refuse.js';
+import { deferredMark } from '../store/pipeline-marks.js';
 import { ruleRefused, type SettleError } from '../domain/errors.js';
 import { MAX_AMOUNT_MINOR } from '../domain/money.js';
 import { newId } from '../domain/ids.js';
@@ -89,6 +90,14 @@ export interface PostOptions {
    * from a transaction; a companion that wrote nothing shows as 0 in companionRows.
    */
   atomic?: boolean;
+  /**
+   * Inside a transaction, a write that nothing but a bug can refuse (no guard, no claim;
+   * e.g. escrow paying out what the order holds): it raises like an atomic write if it is
+   * refused, and nobody waits for its answer — on PostgreSQL it goes out with the
+   * transaction's next statement (pipeline-marks.ts), whose failure its refusal then is.
+   * Companions must each write one row (they are taken to have).
+   */
+  deferred?: boolean;
 }
 
 const MAX_POSTINGS = 16;
@@ -155,6 +164,8 @@ export class Ledger {
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
     const companions = options.companions ?? [];
     if (options.claimAfter && !options.claim) throw new Error('ledger.post: claimAfter needs a claim');
+    if (options.deferred && (options.claim || options.guard || !trx.isTransaction)) throw new Error('ledger.post: a deferred write has no claim or guard and runs in a transaction');
+    const raises = options.atomic || options.deferred;
     const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
     const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
     const result = await sql<{ updated: number; guard_ok: boolean; claimed: boolean; companion_rows: number[] }>`
@@ -186,15 +197,18 @@ export class Ledger {
         )}
       select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
-        ${options.atomic ? sql`, settle_refuse(case when not (select claimed from g) then null
+        ${raises ? sql`, settle_refuse(case when not (select claimed from g) then null
           when not (select ok from g) then 'guard'
           when (select count(*) from upd) <> ${rows.length} then 'balance'
           ${sql.join(companions.map((_, i) => sql`when (select count(*) from ${sql.ref(`c${i}`)}) <> 1 then ${`companion:${i}`}`), sql` `)}
-          end) as atomic_ok` : sql``}`
+          end) as atomic_ok` : sql``}
+        ${options.deferred ? deferredMark() : sql``}`
       .execute(trx)
+      .then((r) => (options.deferred ? null : r))
       .catch(async (err: unknown) => {
         const refused = refusedCode(err);
         if (refused === null) throw err;
+        if (options.deferred && refused.startsWith('companion:')) throw new Error(`ledger.post: a deferred write's companion wrote no row (${refused})`);
         if (refused === 'guard' && options.guard) throw await options.guard.error(trx);
         if (refused.startsWith('companion:')) {
           const missing = Number(refused.slice('companion:'.length));
@@ -202,6 +216,8 @@ export class Ledger {
         }
         throw await refusal(trx, rows);
       });
+    // Deferred: the statement raises on any refusal, so reaching here means it went (or will go) through.
+    if (result === null) return { id, createdAt: input.createdAt, companionRows: companions.map(() => 1), claimed: true };
     const row = result.rows[0];
     if (row && !row.claimed) {
       if (row.companion_rows.some((n) => n !== 0)) throw new Error('ledger.post: a companion of an unclaimed write was written (companions of a claim must select from txn)');

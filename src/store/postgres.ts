@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
 import pg from 'pg';
-import { isLastStatement } from './last-statement.js';
+import { isDeferred, isLastStatement } from './pipeline-marks.js';
 import { statementName } from './statement-names.js';
 
 const INT8 = 20;
@@ -12,37 +12,65 @@ type QueryResultLike = { command: string; rowCount: number | null; rows: unknown
 const BEGIN_STATEMENT = 'settle_begin';
 const COMMIT_STATEMENT = 'settle_commit';
 
+type Statement = { name: string; text: string; values: unknown[] };
+
 /**
- * A named query sent with the transaction's `begin` before it and/or its `commit` after it:
- * all go out in one write and come back in one round trip (one Sync), `begin` and `commit`
- * themselves prepared once per connection. If the statement fails, PostgreSQL skips the
- * rest up to the Sync, so a failed statement is never committed. pg's Query reads the
- * results as a list: [begin?, statement, commit?].
+ * A named query sent after statements whose answers nobody waits for (the transaction's
+ * `begin`, deferred writes) and/or before its `commit`: all go out in one write and come back
+ * in one round trip (one Sync). If any of them fails, PostgreSQL skips the rest up to the
+ * Sync: a failed statement is never committed, and the failure is this query's. pg's Query
+ * reads one result per statement: [begin?, ...ahead, statement, commit?].
  */
 class PipelinedQuery extends pg.Query {
   constructor(
-    config: { name: string; text: string; values: unknown[] },
+    statement: Statement,
     private readonly withBegin: boolean,
+    private readonly ahead: Statement[],
     private readonly withCommit: boolean,
     callback: (err: Error | undefined, result: unknown) => void,
   ) {
-    super(config, undefined, callback);
+    super(statement, undefined, callback);
   }
 
   prepare(connection: PgConnection): void {
     if (this.withBegin) sendPrepared(connection, BEGIN_STATEMENT, 'begin');
-    (pg.Query.prototype as unknown as { prepare(c: PgConnection): void }).prepare.call(this, connection);
+    for (const statement of this.ahead) {
+      const part = new AheadPart(statement);
+      queryInternals.prepare.call(part, connection);
+      // Its values could not be sent: pg closed the part and sent a Sync; nothing more goes.
+      if (part.failed) return queryInternals.handleError.call(this, part.failed, connection);
+    }
+    queryInternals.prepare.call(this, connection);
   }
 
   // pg's Query ends its messages with Sync here; the commit goes in before it.
   _getRows(connection: PgConnection, rows: number | undefined): void {
-    if (!this.withCommit || rows) {
-      (pg.Query.prototype as unknown as { _getRows(c: PgConnection, r: number | undefined): void })._getRows.call(this, connection, rows);
-      return;
-    }
+    if (!this.withCommit || rows) return queryInternals._getRows.call(this, connection, rows);
     connection.execute({ portal: '' });
     sendPrepared(connection, COMMIT_STATEMENT, 'commit');
     connection.sync();
+  }
+}
+
+/** The methods of pg's Query (untyped) that PipelinedQuery builds on. */
+const queryInternals = pg.Query.prototype as unknown as {
+  prepare(this: pg.Query, c: PgConnection): void;
+  handleError(this: pg.Query, err: Error, c: PgConnection): void;
+  _getRows(this: pg.Query, c: PgConnection, rows: number | undefined): void;
+};
+
+/** A statement sent ahead of a PipelinedQuery's own: pg's parse/bind/describe/execute, no Sync. */
+class AheadPart extends pg.Query {
+  failed: Error | undefined;
+
+  constructor(statement: Statement) {
+    super(statement, undefined, (err: Error | undefined) => {
+      if (err) this.failed = err;
+    });
+  }
+
+  _getRows(connection: PgConnection): void {
+    connection.execute({ portal: '' });
   }
 }
 
@@ -76,13 +104,18 @@ type Done = { ok: boolean };
  * a read and a wake-up; measured: writes were ~40 % of the server's CPU in a lifecycle run):
  * - a transaction's `begin` is held back and sent with its first statement; a transaction
  *   that ends before any statement never reaches the database;
- * - a statement marked as the transaction's last (last-statement.ts) carries the `commit`;
- *   Kysely's own `commit` then answers from here. Anything but commit or rollback after it
- *   is refused: it would run outside the transaction.
+ * - a deferred write (pipeline-marks.ts) is held back too, answered at once (its caller
+ *   reads nothing from it), and sent ahead of the transaction's next statement or commit;
+ *   a rollback drops it unsent;
+ * - a statement marked as the transaction's last carries the `commit`; Kysely's own
+ *   `commit` then answers from here. Anything but commit or rollback after it is refused:
+ *   it would run outside the transaction.
  */
 class PreparingClient extends pg.Client {
   private beginHeld = false;
   private inTransaction = false;
+  /** Deferred writes not sent yet, in order. */
+  private held: Statement[] = [];
   /** Set once a last statement went out with its commit, until Kysely ends the transaction. */
   private lastSent: Done | null = null;
 
@@ -98,23 +131,42 @@ class PreparingClient extends pg.Client {
       this.inTransaction = true;
       return answered('BEGIN') as never;
     }
+    const name = Array.isArray(values) && values.length > 0 ? statementName(text) : undefined;
+    if (this.inTransaction && name !== undefined && isDeferred(text)) {
+      this.held.push({ name, text, values: values as unknown[] });
+      return answered('DEFERRED') as never;
+    }
+    if (text === 'rollback') this.held = []; // never sent: nothing to undo
+    if (text === 'commit' && this.held.length > 0) {
+      // Kysely's commit: the last deferred write goes with it (the others ahead).
+      this.inTransaction = false;
+      return this.pipelined(this.held.pop() as Statement, 'now') as never;
+    }
     if (text === 'commit' || text === 'rollback') {
       this.inTransaction = false;
       if (this.beginHeld) {
         this.beginHeld = false;
         return answered(text.toUpperCase()) as never;
       }
+      return (super.query as (...a: unknown[]) => never)(...args);
     }
-    const name = Array.isArray(values) && values.length > 0 ? statementName(text) : undefined;
     const last = this.inTransaction && name !== undefined && isLastStatement(text);
-    if (this.beginHeld || last) {
-      const withBegin = this.beginHeld;
-      this.beginHeld = false;
-      if (name) return this.pipelined(name, text, values as unknown[], withBegin, last) as never;
-      return (super.query('begin') as unknown as Promise<unknown>).then(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args)) as never;
+    if (name && (this.beginHeld || this.held.length > 0 || last)) return this.pipelined({ name, text, values: values as unknown[] }, last ? 'last' : 'none') as never;
+    if (this.beginHeld || this.held.length > 0) {
+      // An unnamed statement: what is held goes first, on its own.
+      return this.flushHeld().then(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args)) as never;
     }
     if (name) return (super.query as (c: unknown) => never)({ name, text, values });
     return (super.query as (...a: unknown[]) => never)(...args);
+  }
+
+  /** Sends the held begin and deferred writes (before an unnamed statement). */
+  private flushHeld(): Promise<unknown> {
+    if (this.held.length === 0) {
+      this.beginHeld = false;
+      return super.query('begin') as unknown as Promise<unknown>;
+    }
+    return this.pipelined(this.held.pop() as Statement, 'none');
   }
 
   /** Kysely ends a transaction whose last statement already went out with its commit. */
@@ -133,17 +185,27 @@ class PreparingClient extends pg.Client {
     return answered('ROLLBACK');
   }
 
-  private pipelined(name: string, text: string, values: unknown[], withBegin: boolean, withCommit: boolean): Promise<QueryResultLike> {
+  /**
+   * `statement` with the held begin and deferred writes ahead of it and the commit after
+   * it: none; 'last' (a last statement: Kysely's commit comes later and answers from
+   * here); 'now' (this is Kysely's commit).
+   */
+  private pipelined(statement: Statement, commit: 'none' | 'last' | 'now'): Promise<QueryResultLike> {
+    const withBegin = this.beginHeld;
+    const ahead = this.held;
+    const withCommit = commit !== 'none';
+    this.beginHeld = false;
+    this.held = [];
     const done: Done = { ok: false };
-    if (withCommit) this.lastSent = done;
+    if (commit === 'last') this.lastSent = done;
     return new Promise((resolve, reject) => {
       const callback = (err: Error | undefined, result: unknown) => {
         if (err) return reject(err);
         done.ok = true;
         const results = Array.isArray(result) ? (result as QueryResultLike[]) : [result as QueryResultLike];
-        resolve(results[withBegin ? 1 : 0] as QueryResultLike);
+        resolve(results[(withBegin ? 1 : 0) + ahead.length] as QueryResultLike);
       };
-      (super.query as (q: unknown) => unknown)(new PipelinedQuery({ name, text, values }, withBegin, withCommit, callback));
+      (super.query as (q: unknown) => unknown)(new PipelinedQuery(statement, withBegin, ahead, withCommit, callback));
     });
   }
 }

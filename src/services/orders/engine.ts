@@ -56,7 +56,7 @@ export interface TransitionRequest {
    * Load what the order's view needs too (refunds, events), kept current in ctx.extras,
    * and write `companion` (e.g. the request's idempotency record, made from the response)
    * in the transition's own statement (IdempotencyKeyTaken if it wrote none). `last`: the
-   * caller commits right after, so the commit may go with the write (last-statement.ts).
+   * caller commits right after, so the commit may go with the write (pipeline-marks.ts).
    */
   respond?: { companion: (ctx: TransitionContext) => RawBuilder<unknown> | null; last?: boolean };
   /** The order as already locked and loaded (or just written, for create) in this transaction. */

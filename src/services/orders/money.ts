@@ -137,13 +137,16 @@ function paymentRow(
 
 /** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
 async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>, guard?: PostOptions['guard']): Promise<void> {
+  // Without a guard nothing but a bug refuses it (the money was just checked, locked or
+  // charged): deferred, it goes out with the transition's next statement.
+  const deferred = guard ? {} : { deferred: true };
   if (!payment) {
-    await ctx.s.ledger.post(ctx.trx, input);
+    await ctx.s.ledger.post(ctx.trx, input, deferred);
     return;
   }
   const p = payment;
   const posted = await ctx.s.ledger.post(ctx.trx, { ...input, id: p.transaction_id }, {
-    ...(guard ? { guard } : {}),
+    ...(guard ? { guard } : deferred),
     companions: [
       sql`insert into order_payments (id, order_id, customer_id, method, amount, currency, payment_method, provider_reference, transaction_id, created_at)
         select ${p.id}, ${p.order_id}, ${p.customer_id}, ${p.method}, ${p.amount}::int8, ${p.currency}, ${p.payment_method}::text,
@@ -207,7 +210,8 @@ export async function refundFromEscrow(
       cause: { type: 'refund', id: refund.id },
       createdAt: ctx.now,
     },
-    toAccount > 0 ? { companions: [insertRefund(refund)] } : {},
+    // Escrow holds paid - refunded, checked above: only a bug refuses this; deferred.
+    { deferred: true, ...(toAccount > 0 ? { companions: [insertRefund(refund)] } : {}) },
   );
   order.refunded += input.amountMinor;
   order.service_fee_refunded += input.serviceFeeMinor ?? 0;
@@ -281,22 +285,27 @@ export async function settleEscrow(ctx: TransitionContext): Promise<number> {
   const providerGross = held - feeKept;
   const commission = percentOfMinor(providerGross, percentToBasisPoints(policiesOf(order).providerCommissionPercent));
   const payable = providerGross - commission;
-  await ctx.s.ledger.post(ctx.trx, {
-    type: 'order_settlement',
-    currency: order.currency,
-    postings: [
-      { account: orderEscrow(order.id, order.currency), amountMinor: -held },
-      { account: providerPayable(order.provider_id, order.currency), amountMinor: payable },
-      { account: platform('platform_fees', order.currency), amountMinor: feeKept + commission },
-    ],
-    actor: actorLabel(ctx.actor),
-    memo: `Order ${order.number} settled: provider ${payable}, fee ${feeKept}, commission ${commission}`,
-    customerId: order.customer_id,
-    providerId: order.provider_id,
-    orderId: order.id,
-    cause: { type: 'order', id: order.id },
-    createdAt: ctx.now,
-  });
+  // Escrow pays out exactly what it holds: only a bug refuses this; deferred.
+  await ctx.s.ledger.post(
+    ctx.trx,
+    {
+      type: 'order_settlement',
+      currency: order.currency,
+      postings: [
+        { account: orderEscrow(order.id, order.currency), amountMinor: -held },
+        { account: providerPayable(order.provider_id, order.currency), amountMinor: payable },
+        { account: platform('platform_fees', order.currency), amountMinor: feeKept + commission },
+      ],
+      actor: actorLabel(ctx.actor),
+      memo: `Order ${order.number} settled: provider ${payable}, fee ${feeKept}, commission ${commission}`,
+      customerId: order.customer_id,
+      providerId: order.provider_id,
+      orderId: order.id,
+      cause: { type: 'order', id: order.id },
+      createdAt: ctx.now,
+    },
+    { deferred: true },
+  );
   ctx.event.settlement = { held, providerPayable: payable, serviceFee: feeKept, commission };
   return payable;
 }

@@ -12,7 +12,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { IdempotencyKeyTaken } from '../../domain/errors.js';
 import type { Trx } from '../../store/db.js';
-import { lastStatementMark } from '../../store/last-statement.js';
+import { lastStatementMark } from '../../store/pipeline-marks.js';
 import { refusedCode } from '../../store/refuse.js';
 import type { LineRow, OrderRow } from './records.js';
 import type { EventRow } from './views.js';
@@ -46,7 +46,7 @@ export const MAX_WRITES_PER_STATEMENT = 1_000;
  * Writes the transitions in one statement, with `companion` (e.g. the request's idempotency
  * record) in it too. The companion must write its row: if it writes none (the key was taken
  * meanwhile) the statement raises and IdempotencyKeyTaken is thrown, so nothing of it stays.
- * `last`: nothing follows in this transaction, so the commit may go with it (last-statement.ts).
+ * `last`: nothing follows in this transaction, so the commit may go with it (pipeline-marks.ts).
  */
 export async function writeTransitions(
   trx: Trx,

@@ -1,15 +1,17 @@
-// A statement marked as its transaction's last carries the commit on PostgreSQL
-// (src/store/last-statement.ts, src/store/postgres.ts): one round trip for the write and
-// the commit. These tests try to break what that must keep: a failed last statement
-// commits nothing (not even what came before it), nothing can run in the transaction after
-// it, and an order transition whose idempotency record cannot be written leaves no trace.
-// On PGlite the mark is only a comment; the same tests check the plain behaviour there.
+// Statements sent together on PostgreSQL (src/store/pipeline-marks.ts, src/store/postgres.ts):
+// a transaction's last statement carries the commit, and a deferred write goes out with the
+// transaction's next statement or its commit. These tests try to break what that must keep:
+// a failed last statement commits nothing (not even what came before it), nothing can run in
+// the transaction after it, an order transition whose idempotency record cannot be written
+// leaves no trace; a deferred write is applied in order before anything after it, its
+// failure is the failure of the statement it went with, and a rollback drops it.
+// On PGlite the marks are only comments; the same tests check the plain behaviour there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { TEST_DB } from '../helpers/db.js';
-import { lastStatementMark } from '../../src/store/last-statement.js';
+import { deferredMark, lastStatementMark } from '../../src/store/pipeline-marks.js';
 import { IdempotencyKeyTaken } from '../../src/domain/errors.js';
 import { book, parties } from '../helpers/booking.js';
 import type { Actor } from '../../src/services/context.js';
@@ -109,5 +111,71 @@ describe('a transaction whose last statement carries the commit', () => {
     expect(after.body.state).toBe(before.body.state);
     expect(after.body.events).toEqual(before.body.events);
     expect(after.body.deadline).toEqual(before.body.deadline);
+  });
+});
+
+describe('a deferred write', () => {
+  const setName = (id: string, name: string) => sql`update customers set name = ${name} where id = ${id} ${deferredMark()}`;
+  const refuse = (id: string) => sql`with u as (update customers set name = ${'Never'} where id = ${id} returning 1)
+    select settle_refuse(${'refused'}::text) from u ${deferredMark()}`;
+
+  it('is applied before the statements after it, named or not, and committed with the transaction', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Before' });
+    const seen = await store.transaction(async (trx) => {
+      const held = await setName(a.id, 'Deferred 1').execute(trx);
+      // On PostgreSQL it is answered at once, not sent yet (a sent update reports its row).
+      if (TEST_DB === 'postgres') expect(held.numAffectedRows).toBeUndefined();
+      const named = (await sql<{ name: string }>`select name from customers where id = ${a.id}`.execute(trx)).rows[0]!.name;
+      await setName(a.id, 'Deferred 2').execute(trx);
+      await setName(a.id, 'Deferred 3').execute(trx);
+      const unnamed = (await sql.raw<{ name: string }>(`select name from customers where id = '${a.id}'`).execute(trx)).rows[0]!.name;
+      await setName(a.id, 'Deferred last, sent with the commit').execute(trx);
+      return [named, unnamed];
+    });
+    expect(seen).toEqual(['Deferred 1', 'Deferred 3']);
+    expect(await nameOf(a.id)).toBe('Deferred last, sent with the commit');
+  });
+
+  it('goes out ahead of a last statement, both committed by it', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'A' });
+    const b = await h.customer({ name: 'B' });
+    await store.transaction(async (trx) => {
+      await setName(a.id, 'Deferred').execute(trx);
+      await sql`update customers set name = ${'Last'} where id = ${b.id} ${lastStatementMark()}`.execute(trx);
+    });
+    expect([await nameOf(a.id), await nameOf(b.id)]).toEqual(['Deferred', 'Last']);
+  });
+
+  it('that fails fails the statement it went with (or the commit), and nothing of the transaction stays', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Unchanged A' });
+    const b = await h.customer({ name: 'Unchanged B' });
+    for (const next of ['statement', 'last statement', 'commit'] as const) {
+      await expect(
+        store.transaction(async (trx) => {
+          await sql`update customers set name = ${'Written, then undone'} where id = ${a.id}`.execute(trx);
+          await refuse(b.id).execute(trx);
+          if (next === 'statement') await sql`select ${1}::int as n`.execute(trx);
+          if (next === 'last statement') await sql`update customers set name = ${'Never either'} where id = ${a.id} ${lastStatementMark()}`.execute(trx);
+        }),
+      ).rejects.toThrow(/settle_refused:refused/);
+      expect([await nameOf(a.id), await nameOf(b.id)], next).toEqual(['Unchanged A', 'Unchanged B']);
+    }
+    const n = await store.transaction(async (trx) => (await sql<{ n: number }>`select ${8}::int as n`.execute(trx)).rows[0]!.n);
+    expect(n).toBe(8);
+  });
+
+  it('is dropped by a rollback', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Kept' });
+    await expect(
+      store.transaction(async (trx) => {
+        await setName(a.id, 'Dropped').execute(trx);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await nameOf(a.id)).toBe('Kept');
   });
 });

@@ -1,0 +1,32 @@
+// Marks on a statement's text that let postgres.ts send it together with others, saving
+// round trips (each costs both processes a write, a read and a wake-up). They are comments,
+// so PGlite and any other client run the statement as it is.
+//
+// - last: the transaction's last statement carries its commit. Only for a write after which
+//   the transaction has nothing left to do: once it succeeded the transaction is committed,
+//   so nothing after it can be undone. A write that must be refused raises in SQL
+//   (settle_refuse), which fails the statement and skips the commit.
+// - deferred: a write whose answer nobody waits for goes out with the transaction's next
+//   statement (or its commit), ahead of it. Only for a write that raises if anything is
+//   wrong (settle_refuse): its failure then fails the statement it went out with.
+import { sql, type RawBuilder } from 'kysely';
+
+export const LAST_STATEMENT_MARK = '\n/* settle:last-statement */';
+export const DEFERRED_MARK = '\n/* settle:deferred */';
+
+/** The mark, to end a statement's text with. */
+export function lastStatementMark(): RawBuilder<unknown> {
+  return sql.raw(LAST_STATEMENT_MARK);
+}
+
+export function deferredMark(): RawBuilder<unknown> {
+  return sql.raw(DEFERRED_MARK);
+}
+
+export function isLastStatement(text: string): boolean {
+  return text.endsWith(LAST_STATEMENT_MARK);
+}
+
+export function isDeferred(text: string): boolean {
+  return text.endsWith(DEFERRED_MARK);
+}
