@@ -1,6 +1,8 @@
 // Every failure leaves as {"error": {type, code, message, param?}} with a stable code.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SettleError } from '../domain/errors.js';
+import { balanceRefusal } from '../ledger/ledger.js';
+import { refusedCode } from '../store/refuse.js';
 
 export interface ErrorPayload {
   error: { type: string; code: string; message: string; [k: string]: unknown };
@@ -41,6 +43,9 @@ function validationError(err: FastifyError & { validation: AjvIssue[]; validatio
 
 export function toSettleError(err: unknown): SettleError | null {
   if (err instanceof SettleError) return err;
+  // A ledger write's refusal raised in SQL, surfacing from the statement it went out with.
+  const refused = refusedCode(err);
+  if (refused) return balanceRefusal(refused);
   const e = err as FastifyError & { validation?: AjvIssue[] };
   if (e?.validation) return validationError(e as FastifyError & { validation: AjvIssue[] });
   switch (e?.code) {

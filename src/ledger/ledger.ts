@@ -179,7 +179,7 @@ export class Ledger {
         where g.ok and b.account_id = v.account_id and b.shard = v.shard
           and (b.allow_negative or b.balance + v.delta >= 0)
           and (not v.bounded or b.balance + v.delta between ${-MAX_AMOUNT_MINOR}::int8 and ${MAX_AMOUNT_MINOR}::int8)
-        returning b.account_id),
+        returning b.account_id, b.shard),
       txn as (
         insert into ledger_transactions
           (id, type, currency, memo, actor, customer_id, provider_id, order_id, cause_type, cause_id, reverses_id, related_id, created_at)
@@ -199,7 +199,11 @@ export class Ledger {
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
         ${raises ? sql`, settle_refuse(case when not (select claimed from g) then null
           when not (select ok from g) then 'guard'
-          when (select count(*) from upd) <> ${rows.length} then 'balance'
+          when (select count(*) from upd) <> ${rows.length} then 'balance:' || coalesce((
+            select case when v.bounded and abs(b.balance + v.delta) > ${MAX_AMOUNT_MINOR}::int8 then 'limit:' else 'short:' end || v.account_id
+            from v left join account_balances b on b.account_id = v.account_id and b.shard = v.shard
+            where (v.account_id, v.shard) not in (select account_id, shard from upd)
+            order by v.account_id limit 1), 'short:')
           ${sql.join(companions.map((_, i) => sql`when (select count(*) from ${sql.ref(`c${i}`)}) <> 1 then ${`companion:${i}`}`), sql` `)}
           end) as atomic_ok` : sql``}
         ${options.deferred ? deferredMark() : sql``}`
@@ -209,6 +213,10 @@ export class Ledger {
         const refused = refusedCode(err);
         if (refused === null) throw err;
         if (options.deferred && refused.startsWith('companion:')) throw new Error(`ledger.post: a deferred write's companion wrote no row (${refused})`);
+        // Decoded, not read: the transaction is aborted now, and a deferred write's refusal
+        // may even surface here from a write that went ahead of this one.
+        const balance = balanceRefusal(refused);
+        if (balance) throw balance;
         if (refused === 'guard' && options.guard) throw await options.guard.error(trx);
         if (refused.startsWith('companion:')) {
           const missing = Number(refused.slice('companion:'.length));
@@ -289,6 +297,24 @@ function openingRowsOf(ref: AccountRef, createdAt: Date) {
   };
 }
 
+/**
+ * The refusal a raising ledger write named (settle_refuse 'balance:short:<account>' or
+ * 'balance:limit:<account>'), wherever its error surfaced; null for other codes.
+ */
+export function balanceRefusal(code: string): SettleError | null {
+  const m = /^balance:(short|limit):(.*)$/.exec(code);
+  if (!m) return null;
+  return m[1] === 'limit' ? limitRefusal(m[2] as string) : shortRefusal(m[2] || null);
+}
+
+function limitRefusal(accountId: string): SettleError {
+  return ruleRefused('balance_limit_exceeded', `This would take a balance beyond ${MAX_AMOUNT_MINOR} minor units; nothing was changed.`, { accountId });
+}
+
+function shortRefusal(accountId: string | null): SettleError {
+  return ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', { accountId });
+}
+
 /** Why a ledger write was refused (only computed on the failure path). */
 async function refusal(trx: Trx | Db, rows: { accountId: string; shard: number; amountMinor: number; bounded: boolean }[]) {
   for (const r of rows.filter((x) => x.bounded)) {
@@ -299,14 +325,9 @@ async function refusal(trx: Trx | Db, rows: { accountId: string; shard: number; 
       .where('shard', '=', r.shard)
       .executeTakeFirst();
     const after = BigInt(b?.balance ?? 0) + BigInt(r.amountMinor);
-    if (after > BigInt(MAX_AMOUNT_MINOR) || after < -BigInt(MAX_AMOUNT_MINOR)) {
-      return ruleRefused('balance_limit_exceeded', `This would take a balance beyond ${MAX_AMOUNT_MINOR} minor units; nothing was changed.`, {
-        accountId: r.accountId,
-      });
-    }
+    if (after > BigInt(MAX_AMOUNT_MINOR) || after < -BigInt(MAX_AMOUNT_MINOR)) return limitRefusal(r.accountId);
   }
-  const short = rows.find((r) => r.amountMinor < 0)?.accountId ?? null;
-  return ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', { accountId: short });
+  return shortRefusal(rows.find((r) => r.amountMinor < 0)?.accountId ?? null);
 }
 
 function mergePostings(input: PostInput): PostingInput[] {

@@ -22,8 +22,11 @@ type Statement = { name: string; text: string; values: unknown[] };
  * reads one result per statement: [begin?, ...ahead, statement, commit?].
  */
 class PipelinedQuery extends pg.Query {
+  /** Statements whose Parse this query sent, in order, until PostgreSQL confirms each (PreparingClient). */
+  readonly parses: { name: string; text: string }[] = [];
+
   constructor(
-    statement: Statement,
+    private readonly statement: Statement,
     private readonly withBegin: boolean,
     private readonly ahead: Statement[],
     private readonly withCommit: boolean,
@@ -33,21 +36,44 @@ class PipelinedQuery extends pg.Query {
   }
 
   prepare(connection: PgConnection): void {
-    if (this.withBegin) sendPrepared(connection, BEGIN_STATEMENT, 'begin');
+    // Every Parse first: a statement that fails when it runs makes PostgreSQL skip the rest
+    // up to the Sync, and a skipped Parse would leave pg believing the statement prepared.
+    const parse = (name: string, text: string) => {
+      if (connection.parsedStatements[name] !== undefined || connection.submittedNamedStatements[name] !== undefined) return;
+      connection.parse({ name, text, types: [] });
+      connection.submittedNamedStatements[name] = text;
+      this.parses.push({ name, text });
+    };
+    if (this.withBegin) parse(BEGIN_STATEMENT, 'begin');
+    for (const s of this.ahead) parse(s.name, s.text);
+    parse(this.statement.name, this.statement.text);
+    if (this.withCommit) parse(COMMIT_STATEMENT, 'commit');
+
+    if (this.withBegin) runPrepared(connection, BEGIN_STATEMENT);
     for (const statement of this.ahead) {
       const part = new AheadPart(statement);
       queryInternals.prepare.call(part, connection);
-      // Its values could not be sent: pg closed the part and sent a Sync; nothing more goes.
-      if (part.failed) return queryInternals.handleError.call(this, part.failed, connection);
+      if (part.failed) {
+        // Its values could not be sent: pg closed the statement and sent a Sync; nothing more goes.
+        delete connection.parsedStatements[statement.name];
+        delete connection.submittedNamedStatements[statement.name];
+        return queryInternals.handleError.call(this, part.failed, connection);
+      }
     }
     queryInternals.prepare.call(this, connection);
+  }
+
+  /** Statements whose Parse PostgreSQL skipped after the failure are not prepared on this connection. */
+  handleError(err: Error, connection: PgConnection): void {
+    for (const p of this.parses.splice(0)) delete connection.submittedNamedStatements[p.name];
+    queryInternals.handleError.call(this, err, connection);
   }
 
   // pg's Query ends its messages with Sync here; the commit goes in before it.
   _getRows(connection: PgConnection, rows: number | undefined): void {
     if (!this.withCommit || rows) return queryInternals._getRows.call(this, connection, rows);
     connection.execute({ portal: '' });
-    sendPrepared(connection, COMMIT_STATEMENT, 'commit');
+    runPrepared(connection, COMMIT_STATEMENT);
     connection.sync();
   }
 }
@@ -58,6 +84,8 @@ const queryInternals = pg.Query.prototype as unknown as {
   handleError(this: pg.Query, err: Error, c: PgConnection): void;
   _getRows(this: pg.Query, c: PgConnection, rows: number | undefined): void;
 };
+
+const clientInternals = pg.Client.prototype as unknown as { _handleParseComplete(this: pg.Client): void };
 
 /** A statement sent ahead of a PipelinedQuery's own: pg's parse/bind/describe/execute, no Sync. */
 class AheadPart extends pg.Query {
@@ -74,12 +102,8 @@ class AheadPart extends pg.Query {
   }
 }
 
-/** Bind and execute a parameterless statement, parsing it first on this connection's first use. */
-function sendPrepared(connection: PgConnection, name: string, text: string): void {
-  if (!connection.parsedStatements[name] && !connection.submittedNamedStatements[name]) {
-    connection.parse({ name, text, types: [] });
-    connection.submittedNamedStatements[name] = text;
-  }
+/** Bind and execute a parameterless statement already parsed on this connection (begin, commit). */
+function runPrepared(connection: PgConnection, name: string): void {
   connection.bind({ statement: name, values: [] });
   connection.execute({});
 }
@@ -118,6 +142,20 @@ class PreparingClient extends pg.Client {
   private held: Statement[] = [];
   /** Set once a last statement went out with its commit, until Kysely ends the transaction. */
   private lastSent: Done | null = null;
+
+  /**
+   * pg counts every ParseComplete as the running query's own; a pipeline sends several
+   * Parses, so each one confirms the next statement it parsed (PipelinedQuery.parses).
+   */
+  _handleParseComplete(): void {
+    const active = (this as unknown as { _activeQuery: unknown })._activeQuery;
+    if (!(active instanceof PipelinedQuery)) return clientInternals._handleParseComplete.call(this);
+    const parsed = active.parses.shift();
+    if (!parsed) return;
+    const connection = (this as unknown as { connection: PgConnection }).connection;
+    connection.parsedStatements[parsed.name] = parsed.text;
+    delete connection.submittedNamedStatements[parsed.name];
+  }
 
   // pg's overloads are many; Kysely calls query(text, values) and uses the promise.
   override query(...args: unknown[]): never {
@@ -177,9 +215,12 @@ class PreparingClient extends pg.Client {
     }
     this.lastSent = null;
     this.inTransaction = false;
-    if (text === 'commit') return answered('COMMIT');
     // The last statement failed: its commit was skipped and the transaction is open, aborted.
-    if (!done.ok) return super.query('rollback') as unknown as Promise<unknown>;
+    if (!done.ok) {
+      const rollback = super.query('rollback') as unknown as Promise<unknown>;
+      return text === 'rollback' ? rollback : rollback.then(() => Promise.reject(new Error('commit after a failed last statement: rolled back')));
+    }
+    if (text === 'commit') return answered('COMMIT');
     // It succeeded, so it is committed, and code after it failed: nothing can be undone now.
     process.emitWarning('A transaction was rolled back after its last statement had committed it; the effect stays.', 'SettleLateRollback');
     return answered('ROLLBACK');
@@ -199,7 +240,10 @@ class PreparingClient extends pg.Client {
     const done: Done = { ok: false };
     if (commit === 'last') this.lastSent = done;
     return new Promise((resolve, reject) => {
+      let settled = false; // pg may call back twice (an error in sending, then ReadyForQuery)
       const callback = (err: Error | undefined, result: unknown) => {
+        if (settled) return;
+        settled = true;
         if (err) return reject(err);
         done.ok = true;
         const results = Array.isArray(result) ? (result as QueryResultLike[]) : [result as QueryResultLike];

@@ -588,6 +588,40 @@ describe('balances that would pass 2^53 - 1', () => {
     expect(more.body.error.code).toBe('balance_limit_exceeded');
     expect((await h.get(`/v1/customers/${c.id}`)).status).toBe(200);
   });
+
+  // Order payments by card and order refunds into credit add to the customer's credit too;
+  // on PostgreSQL those ledger writes go out with the transition's next statement, so the
+  // refusal must still come back as this 422, with nothing of the transition written.
+  const paidOrder = async (c: { id: string; key: string }, pay: boolean) => {
+    const p = await h.provider();
+    const base = Date.now() + 5 * 24 * 3600_000;
+    const lines = [{ description: 'Session', quantity: 1, unitAmount: 100, startsAt: new Date(base).toISOString(), endsAt: new Date(base + 3600_000).toISOString() }];
+    const order = await h.post('/v1/orders', { process: 'booking', customerId: c.id, providerId: p.id, currency: 'USD', lines }, { key: c.key });
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    expect((await h.post(`/v1/orders/${order.body.id}/confirm`, {}, { key: p.key })).status).toBe(200);
+    if (pay) expect((await h.post(`/v1/orders/${order.body.id}/pay`, { useAccountCredit: false, paymentMethod: 'pm_card_visa' }, { key: c.key })).status).toBe(200);
+    return order.body.id as string;
+  };
+
+  it('an order paid by card into a credit at the limit is refused, and nothing of the payment is written', async () => {
+    const c = await h.customer();
+    expect((await h.post(`/v1/customers/${c.id}/top-ups`, { amount: Number.MAX_SAFE_INTEGER - 50, currency: 'USD', paymentMethod: 'pm_card_visa' })).status).toBe(200);
+    const orderId = await paidOrder(c, false);
+    const r = await refused(422, 'balance_limit_exceeded', () =>
+      send('POST', `/v1/orders/${orderId}/pay`, { body: { useAccountCredit: false, paymentMethod: 'pm_card_visa' }, key: c.key }),
+    );
+    expect(r.body.error.message).toContain(String(Number.MAX_SAFE_INTEGER));
+    const order = await h.get(`/v1/orders/${orderId}`);
+    expect([order.body.state, order.body.amounts.paid]).toEqual(['payment', 0]);
+  });
+
+  it('an order refund into a credit at the limit is refused, and the order is not cancelled', async () => {
+    const c = await h.customer();
+    const orderId = await paidOrder(c, true);
+    expect((await h.post(`/v1/customers/${c.id}/top-ups`, { amount: Number.MAX_SAFE_INTEGER - 50, currency: 'USD', paymentMethod: 'pm_card_visa' })).status).toBe(200);
+    await refused(422, 'balance_limit_exceeded', () => send('POST', `/v1/orders/${orderId}/cancel`, { body: { refundDestination: 'account_credit' }, key: c.key }));
+    expect((await h.get(`/v1/orders/${orderId}`)).body.state).toBe('execution');
+  });
 });
 
 // Last (vitest runs a file's tests in order): after every bad request above, the

@@ -179,3 +179,42 @@ describe('a deferred write', () => {
     expect(await nameOf(a.id)).toBe('Kept');
   });
 });
+
+describe('a pipeline that fails', () => {
+  // One connection, so what a failure leaves behind meets the next transaction. Statement
+  // shapes are new to the connection (a unique alias): their Parse goes in the pipeline.
+  let one: Harness;
+  beforeAll(async () => {
+    one = await startHarness({ poolSize: 1 });
+  });
+  afterAll(() => one?.close());
+  const alias = (prefix: string) => sql.raw(`${prefix}_${randomUUID().replaceAll('-', '')}`);
+
+  it('leaves the connection able to prepare and run what the failure skipped', async () => {
+    const store = one.app.services.store;
+    const a = await one.customer({ name: 'A' });
+    // A failing last statement: its commit (parsed in the same pipeline) is skipped.
+    const r = alias('r');
+    await expect(
+      store.transaction(async (trx) => {
+        await sql`update customers set name = ${'Undone'} where id = ${a.id}`.execute(trx);
+        await sql`select settle_refuse(${'refused'}::text) as ${r} ${lastStatementMark()}`.execute(trx);
+      }),
+    ).rejects.toThrow(/settle_refused:refused/);
+    await store.transaction(async (trx) => {
+      await sql`update customers set name = ${'Committed'} where id = ${a.id} ${lastStatementMark()}`.execute(trx);
+    });
+    // A failing deferred write ahead of a statement never run on this connection.
+    const fresh = alias('fresh');
+    await expect(
+      store.transaction(async (trx) => {
+        await sql`select settle_refuse(${'refused'}::text) ${deferredMark()}`.execute(trx);
+        await sql`select ${1}::int as ${fresh}`.execute(trx);
+      }),
+    ).rejects.toThrow(/settle_refused:refused/);
+    const n = await store.transaction(async (trx) => (await sql<Record<string, number>>`select ${2}::int as ${fresh}`.execute(trx)).rows[0]);
+    expect(Object.values(n!)).toEqual([2]);
+    const name = (await sql<{ name: string }>`select name from customers where id = ${a.id}`.execute(store.db)).rows[0]!.name;
+    expect(name).toBe('Committed');
+  });
+});

@@ -136,10 +136,20 @@ function paymentRow(
 }
 
 /** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
+/**
+ * Ledger writes that only the balance limit can refuse go out with the transition's next
+ * statement (ledger.post `deferred`); its refusal then fails that statement and is decoded
+ * as the ledger's (balanceRefusal). A dry run (a cancellation quote) is rolled back and
+ * would drop them unsent, so it writes them at once, to meet the same refusals.
+ */
+function deferredUnlessDryRun(ctx: TransitionContext): { deferred: boolean } {
+  return { deferred: !ctx.dryRun };
+}
+
 async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>, guard?: PostOptions['guard']): Promise<void> {
-  // Without a guard nothing but a bug refuses it (the money was just checked, locked or
-  // charged): deferred, it goes out with the transition's next statement.
-  const deferred = guard ? {} : { deferred: true };
+  // Without a guard it is refused only past the balance limit (the money was just checked,
+  // locked or charged): deferred, it goes out with the transition's next statement.
+  const deferred = guard ? {} : deferredUnlessDryRun(ctx);
   if (!payment) {
     await ctx.s.ledger.post(ctx.trx, input, deferred);
     return;
@@ -210,8 +220,8 @@ export async function refundFromEscrow(
       cause: { type: 'refund', id: refund.id },
       createdAt: ctx.now,
     },
-    // Escrow holds paid - refunded, checked above: only a bug refuses this; deferred.
-    { deferred: true, ...(toAccount > 0 ? { companions: [insertRefund(refund)] } : {}) },
+    // Escrow holds paid - refunded, checked above; refused only past the credit's limit: deferred.
+    { ...deferredUnlessDryRun(ctx), ...(toAccount > 0 ? { companions: [insertRefund(refund)] } : {}) },
   );
   order.refunded += input.amountMinor;
   order.service_fee_refunded += input.serviceFeeMinor ?? 0;
@@ -304,7 +314,7 @@ export async function settleEscrow(ctx: TransitionContext): Promise<number> {
       cause: { type: 'order', id: order.id },
       createdAt: ctx.now,
     },
-    { deferred: true },
+    deferredUnlessDryRun(ctx),
   );
   ctx.event.settlement = { held, providerPayable: payable, serviceFee: feeKept, commission };
   return payable;
