@@ -53,12 +53,8 @@ class PipelinedQuery extends pg.Query {
     for (const statement of this.ahead) {
       const part = new AheadPart(statement);
       queryInternals.prepare.call(part, connection);
-      if (part.failed) {
-        // Its values could not be sent: pg closed the statement and sent a Sync; nothing more goes.
-        delete connection.parsedStatements[statement.name];
-        delete connection.submittedNamedStatements[statement.name];
-        return queryInternals.handleError.call(this, part.failed, connection);
-      }
+      // Its values are mapped already (preparedValues), so building its Bind cannot fail.
+      if (part.failed) throw new Error(`postgres.ts: a statement ahead in a pipeline could not be sent: ${part.failed.message}`);
     }
     queryInternals.prepare.call(this, connection);
   }
@@ -84,6 +80,18 @@ const queryInternals = pg.Query.prototype as unknown as {
   handleError(this: pg.Query, err: Error, c: PgConnection): void;
   _getRows(this: pg.Query, c: PgConnection, rows: number | undefined): void;
 };
+
+const pgPrepareValue = (pg as unknown as { utils: { prepareValue(value: unknown): unknown } }).utils.prepareValue;
+
+/**
+ * The values as pg sends them (pg maps them again, which leaves these as they are), mapped
+ * before anything goes out: pg builds a Bind only when the statement's turn comes, and a
+ * value it cannot map (circular JSON, say) would then close the statement halfway through
+ * a pipeline and leave pg's record of what is prepared on the connection wrong.
+ */
+function preparedValues(values: unknown[]): unknown[] {
+  return values.map((v) => pgPrepareValue(v));
+}
 
 const clientInternals = pg.Client.prototype as unknown as { _handleParseComplete(this: pg.Client): void };
 
@@ -118,7 +126,7 @@ interface PgConnection {
   sync(): void;
 }
 
-type Done = { ok: boolean };
+type Done = { ok: boolean; error?: Error };
 
 /**
  * Every parameterised statement becomes a named (prepared) statement (statement-names.ts):
@@ -170,8 +178,16 @@ class PreparingClient extends pg.Client {
       return answered('BEGIN') as never;
     }
     const name = Array.isArray(values) && values.length > 0 ? statementName(text) : undefined;
+    let prepared: unknown[] = [];
+    if (name) {
+      try {
+        prepared = preparedValues(values as unknown[]);
+      } catch (err) {
+        return Promise.reject(err) as never; // nothing was sent, nothing changed
+      }
+    }
     if (this.inTransaction && name !== undefined && isDeferred(text)) {
-      this.held.push({ name, text, values: values as unknown[] });
+      this.held.push({ name, text, values: prepared });
       return answered('DEFERRED') as never;
     }
     if (text === 'rollback') this.held = []; // never sent: nothing to undo
@@ -189,12 +205,12 @@ class PreparingClient extends pg.Client {
       return (super.query as (...a: unknown[]) => never)(...args);
     }
     const last = this.inTransaction && name !== undefined && isLastStatement(text);
-    if (name && (this.beginHeld || this.held.length > 0 || last)) return this.pipelined({ name, text, values: values as unknown[] }, last ? 'last' : 'none') as never;
+    if (name && (this.beginHeld || this.held.length > 0 || last)) return this.pipelined({ name, text, values: prepared }, last ? 'last' : 'none') as never;
     if (this.beginHeld || this.held.length > 0) {
       // An unnamed statement: what is held goes first, on its own.
       return this.flushHeld().then(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args)) as never;
     }
-    if (name) return (super.query as (c: unknown) => never)({ name, text, values });
+    if (name) return (super.query as (c: unknown) => never)({ name, text, values: prepared });
     return (super.query as (...a: unknown[]) => never)(...args);
   }
 
@@ -218,7 +234,7 @@ class PreparingClient extends pg.Client {
     // The last statement failed: its commit was skipped and the transaction is open, aborted.
     if (!done.ok) {
       const rollback = super.query('rollback') as unknown as Promise<unknown>;
-      return text === 'rollback' ? rollback : rollback.then(() => Promise.reject(new Error('commit after a failed last statement: rolled back')));
+      return text === 'rollback' ? rollback : rollback.then(() => Promise.reject(done.error ?? new Error('commit after a failed last statement: rolled back')));
     }
     if (text === 'commit') return answered('COMMIT');
     // It succeeded, so it is committed, and code after it failed: nothing can be undone now.
@@ -244,7 +260,10 @@ class PreparingClient extends pg.Client {
       const callback = (err: Error | undefined, result: unknown) => {
         if (settled) return;
         settled = true;
-        if (err) return reject(err);
+        if (err) {
+          done.error = err;
+          return reject(err);
+        }
         done.ok = true;
         const results = Array.isArray(result) ? (result as QueryResultLike[]) : [result as QueryResultLike];
         resolve(results[(withBegin ? 1 : 0) + ahead.length] as QueryResultLike);

@@ -217,4 +217,26 @@ describe('a pipeline that fails', () => {
     const name = (await sql<{ name: string }>`select name from customers where id = ${a.id}`.execute(store.db)).rows[0]!.name;
     expect(name).toBe('Committed');
   });
+
+  it('refuses a value the driver cannot send before anything goes out, and the connection goes on', async () => {
+    const store = one.app.services.store;
+    const a = await one.customer({ name: 'A' });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const fresh = alias('fresh');
+    await expect(
+      store.transaction(async (trx) => {
+        await sql`update customers set name = ${'Deferred, then dropped'} where id = ${a.id} ${deferredMark()}`.execute(trx);
+        await sql`select ${circular}::jsonb as ${fresh}`.execute(trx);
+      }),
+    ).rejects.toThrow(/circular/i);
+    // Begin, a deferred write, a statement shape new to the connection and the commit all still work.
+    const n = await store.transaction(async (trx) => {
+      await sql`update customers set name = ${'After'} where id = ${a.id} ${deferredMark()}`.execute(trx);
+      return (await sql<Record<string, number>>`select ${3}::int as ${fresh}`.execute(trx)).rows[0];
+    });
+    expect(Object.values(n!)).toEqual([3]);
+    const name = (await sql<{ name: string }>`select name from customers where id = ${a.id}`.execute(store.db)).rows[0]!.name;
+    expect(name).toBe('After');
+  });
 });
