@@ -14,6 +14,7 @@ import { AdjustmentService } from '../services/adjustments.js';
 import { ApiKeyService } from '../services/api-keys.js';
 import { CatalogService } from '../services/catalog.js';
 import { SiteService } from '../services/sites.js';
+import { OrderNumbers } from '../services/orders/order-numbers.js';
 import { OrderService } from '../services/orders/service.js';
 import { DeadlineRunner } from '../scheduler/deadlines.js';
 import { WebAuthService } from '../services/auth/web-auth.js';
@@ -64,7 +65,7 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
   const parties = new PartyService(services);
   const cardRefunds = new CardRefundService(services);
   const catalog = new CatalogService(services);
-  const orders = new OrderService({ s: services, catalog, cardRefunds }, options.onDeadlineError);
+  const orders = new OrderService({ s: services, catalog, cardRefunds, orderNumbers: new OrderNumbers() }, options.onDeadlineError);
   const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`, {
     fireMany: (batch) => orders.fireDeadlines(batch),
   });

@@ -7,6 +7,7 @@ import type { CancellationQuote } from '../../domain/cancellation.js';
 import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
 import type { AlsoWrite, CardRefundService, RefundView, SentRefund } from '../card-refunds.js';
+import type { OrderNumbers } from './order-numbers.js';
 import type { PayoutRow } from './writes.js';
 import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
@@ -56,6 +57,7 @@ export interface TransitionDeps {
   s: Services;
   catalog: CatalogService;
   cardRefunds: CardRefundService;
+  orderNumbers: OrderNumbers;
 }
 
 export interface TransitionContext extends TransitionDeps {

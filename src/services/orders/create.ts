@@ -9,9 +9,10 @@ import { getProcess, isProcessName, START } from '../../domain/process/index.js'
 import type { Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps } from './context.js';
 import { amountsFor, lineAmount, refusePastStarts } from './terms.js';
-import { serviceTimes, type LineRow } from './records.js';
+import { serviceTimes, type LineRow, type OrderRow } from './records.js';
 import { runTransition, type TransitionRequest } from './engine.js';
 import { orderEscrow } from '../../ledger/accounts.js';
+import { DEFERRED_MARK } from '../../store/pipeline-marks.js';
 
 export interface LineInput {
   description?: string | undefined;
@@ -65,60 +66,67 @@ export async function createOrder(
   const amounts = amountsFor(lines, policies);
   const times = serviceTimes(lines);
   const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
-  // The order, its lines and its escrow account in one statement (foreign keys are checked at its end);
-  // the create transition works on these rows as they are (nobody else can see the order
-  // before this transaction commits): the order as written, the lines as built here.
-  // The order's escrow account (where its payments are held) opens with it.
+  // The order, its lines and its escrow account (where its payments are held) in one
+  // statement, deferred: it goes out with the create transition's write (one round trip on
+  // PostgreSQL). Nothing is read back: the order row is the one built here, its number from
+  // this process's block (order-numbers.ts). Its foreign keys check the customer and the
+  // provider, so an unknown one fails that write (or, on PGlite, this insert).
+  const policiesJson = JSON.stringify(policies);
+  const order: OrderRow = {
+    id: orderId,
+    number: await deps.orderNumbers.next(trx),
+    process: process.name,
+    process_version: process.version,
+    state: START,
+    awaiting: null,
+    customer_id: input.customerId,
+    provider_id: input.providerId,
+    site_id: input.siteId ?? null,
+    currency: input.currency,
+    starts_at: times.startsAt,
+    ends_at: times.endsAt,
+    subtotal: amounts.subtotal,
+    service_fee: amounts.serviceFee,
+    paid: 0,
+    refunded: 0,
+    service_fee_refunded: 0,
+    policies: JSON.parse(policiesJson) as OrderRow['policies'],
+    comment: input.comment ?? null,
+    proposal: null,
+    cancellation: null,
+    claim: null,
+    review: null,
+    created_by: party,
+    last_edit_by: null,
+    created_at: now,
+    last_edit_at: now,
+    entered_state_at: now,
+    closed_at: null,
+    updated_at: now,
+  };
   const escrow = deps.s.ledger.openingRows(trx, orderEscrow(orderId, input.currency), now);
-  const order = await trx
+  const insert = trx
     .with('inserted_lines', (db) => db.insertInto('order_lines').values(lines).returning('id'))
     .with('escrow_account', (db) => db.insertInto('accounts').values(escrow.account).returning('id'))
     .with('escrow_balances', (db) => db.insertInto('account_balances').values(escrow.balances).returning('account_id'))
     .insertInto('orders')
-    .values({
-      id: orderId,
-      number: sql<string>`'SO-' || lpad(nextval('order_numbers')::text, 6, '0')`,
-      process: process.name,
-      process_version: process.version,
-      state: START,
-      awaiting: null,
-      customer_id: input.customerId,
-      provider_id: input.providerId,
-      site_id: input.siteId ?? null,
-      currency: input.currency,
-      starts_at: times.startsAt,
-      ends_at: times.endsAt,
-      subtotal: amounts.subtotal,
-      service_fee: amounts.serviceFee,
-      policies: JSON.stringify(policies),
-      comment: input.comment ?? null,
-      proposal: null,
-      cancellation: null,
-      claim: null,
-      review: null,
-      created_by: party,
-      last_edit_by: null,
-      created_at: now,
-      last_edit_at: now,
-      entered_state_at: now,
-      closed_at: null,
-      updated_at: now,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
-    .catch((err: unknown) => {
-      throw unknownParty(err, input) ?? err;
+    .values({ ...order, policies: policiesJson, proposal: null, cancellation: null, claim: null, review: null })
+    .compile();
+  try {
+    await trx.executeQuery({ ...insert, sql: insert.sql + DEFERRED_MARK });
+    return await runTransition(deps, trx, {
+      orderId,
+      transition: 'create',
+      actor,
+      params: { onBehalfOf: input.onBehalfOf },
+      idempotencyKey,
+      now,
+      ...(respond ? { respond } : {}),
+      record: { order, lines, payments: [], deadline: null },
     });
-  return runTransition(deps, trx, {
-    orderId,
-    transition: 'create',
-    actor,
-    params: { onBehalfOf: input.onBehalfOf },
-    idempotencyKey,
-    now,
-    ...(respond ? { respond } : {}),
-    record: { order: { ...order, paid: Number(order.paid), refunded: Number(order.refunded) }, lines, payments: [], deadline: null },
-  });
+  } catch (err) {
+    throw unknownParty(err, input) ?? err;
+  }
 }
 
 /**
