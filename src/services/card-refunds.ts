@@ -273,18 +273,18 @@ export class CardRefundService {
     const txn = await this.s.ledger.post(
       trx,
       {
-      type: 'card_refund',
-      currency: refund.currency,
-      postings: [
-        { account: customerCredit(refund.customer_id, refund.currency), amountMinor: -Number(refund.amount) },
-        { account: platform('refunds_in_transit', refund.currency), amountMinor: Number(refund.amount) },
-      ],
-      actor: actorLabel(actor),
-      memo: `Retry of refund ${refund.id}`,
-      customerId: refund.customer_id,
-      cause: { type: 'refund', id: refund.id },
-      relatedId: refund.transaction_id,
-      createdAt: now,
+        type: 'card_refund',
+        currency: refund.currency,
+        postings: [
+          { account: customerCredit(refund.customer_id, refund.currency), amountMinor: -Number(refund.amount) },
+          { account: platform('refunds_in_transit', refund.currency), amountMinor: Number(refund.amount) },
+        ],
+        actor: actorLabel(actor),
+        memo: `Retry of refund ${refund.id}`,
+        customerId: refund.customer_id,
+        cause: { type: 'refund', id: refund.id },
+        relatedId: refund.transaction_id,
+        createdAt: now,
       },
       { claim: this.capClaim(source, Number(refund.amount)) },
     );

@@ -135,7 +135,6 @@ function paymentRow(
   };
 }
 
-/** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
 /**
  * Ledger writes that only the balance limit can refuse go out with the transition's next
  * statement (ledger.post `deferred`); its refusal then fails that statement and is decoded
@@ -146,6 +145,7 @@ function deferredUnlessDryRun(ctx: TransitionContext): { deferred: boolean } {
   return { deferred: !ctx.dryRun };
 }
 
+/** Posts the payment's ledger transaction with the payment row (if any) in the same statement. */
 async function postWith(ctx: TransitionContext, payment: PaymentRow | null, input: Omit<PostInput, 'id'>, guard?: PostOptions['guard']): Promise<void> {
   // Without a guard it is refused only past the balance limit (the money was just checked,
   // locked or charged): deferred, it goes out with the transition's next statement.
