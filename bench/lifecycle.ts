@@ -173,7 +173,10 @@ if (!skipPostgres && (await postgresReachable())) {
 }
 type Tally = Record<string, { n: number; ms: number }>;
 
-/** Statements per flow on PostgreSQL, one client, from the SQL hook's tally (bench/sql-hook.ts). */
+/** The SQL hook's key for round trips (bench/sql-hook.ts). */
+const ROUND_TRIP = '(round trip)';
+
+/** Statements and round trips per flow on PostgreSQL, one client, from the SQL hook's tally (bench/sql-hook.ts). */
 async function statementsPerFlow() {
   const db = await createDatabase('lifecycle_sql');
   const tallyFile = path.join(os.tmpdir(), `settle-bench-sql-${process.pid}.json`);
@@ -206,7 +209,14 @@ async function statementsPerFlow() {
         .map(([sqlText, v]) => ({ sql: sqlText, perFlow: +((v.n - (a[sqlText]?.n ?? 0)) / flows).toFixed(2) }))
         .filter((x) => x.perFlow > 0)
         .sort((x, y) => y.perFlow - x.perFlow);
-      return { flows, statementsPerFlow: +shapes.reduce((t, x) => t + x.perFlow, 0).toFixed(1), top: shapes.slice(0, 12) };
+      const trips = shapes.find((x) => x.sql === ROUND_TRIP);
+      const statements = shapes.filter((x) => x !== trips);
+      return {
+        flows,
+        statementsPerFlow: +statements.reduce((t, x) => t + x.perFlow, 0).toFixed(1),
+        roundTripsPerFlow: trips ? +trips.perFlow.toFixed(1) : null,
+        top: statements.slice(0, 12),
+      };
     };
     return {
       lifecycle: between('start', 'lifecycle', m.lifecycle.flows),

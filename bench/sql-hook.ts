@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 type Tally = Record<string, { n: number; ms: number }>;
 const tally: Tally = {};
 const file = process.env.SETTLE_SQL_TALLY_FILE;
+/** The tally's key counting pg round trips (not a statement). */
+const ROUND_TRIP = '(round trip)';
 
 function shape(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 160);
@@ -27,6 +29,11 @@ function wrap(proto: Record<string, unknown>, method: string): void {
     const first = a[0] as string | { text?: string } | undefined;
     const text = typeof first === 'string' ? first : (first?.text ?? '?');
     const t0 = performance.now();
+    // A pipeline (store/postgres.ts PipelinedQuery) carries deferred statements ahead of its
+    // own: each is a statement too. Every call here is one round trip.
+    const ahead = (first as { ahead?: { text: string }[] } | undefined)?.ahead;
+    if (Array.isArray(ahead)) for (const s of ahead) record(s.text, t0);
+    record(ROUND_TRIP, t0);
     const out = original.apply(this, a);
     if (out && typeof (out as Promise<unknown>).then === 'function') {
       (out as Promise<unknown>).then(

@@ -15,6 +15,7 @@ import { ApiKeyService } from '../services/api-keys.js';
 import { CatalogService } from '../services/catalog.js';
 import { SiteService } from '../services/sites.js';
 import { OrderNumbers } from '../services/orders/order-numbers.js';
+import { OrderCopies, type OrderCopiesOptions } from '../services/orders/order-copies.js';
 import { OrderService } from '../services/orders/service.js';
 import { DeadlineRunner } from '../scheduler/deadlines.js';
 import { WebAuthService } from '../services/auth/web-auth.js';
@@ -37,6 +38,8 @@ export interface App {
   catalog: CatalogService;
   sites: SiteService;
   orders: OrderService;
+  /** Copies of the orders this process wrote last (order-copies.ts). */
+  orderCopies: OrderCopies;
   deadlines: DeadlineRunner;
 }
 
@@ -45,6 +48,8 @@ export interface AppOptions {
   payments?: PaymentProvider;
   /** Told when a deadline could not fire (it is then dropped and recorded on the order). */
   onDeadlineError?: (err: unknown, deadline: { orderId: string; transition: string }) => void;
+  /** Limits of the order copies (tests: `{ maxCopies: 0 }` keeps none). */
+  orderCopies?: Partial<OrderCopiesOptions>;
 }
 
 export async function createApp(store: Store, options: AppOptions = {}): Promise<App> {
@@ -65,7 +70,8 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
   const parties = new PartyService(services);
   const cardRefunds = new CardRefundService(services);
   const catalog = new CatalogService(services);
-  const orders = new OrderService({ s: services, catalog, cardRefunds, orderNumbers: new OrderNumbers() }, options.onDeadlineError);
+  const orderCopies = new OrderCopies(options.orderCopies);
+  const orders = new OrderService({ s: services, catalog, cardRefunds, orderNumbers: new OrderNumbers(), orderCopies }, options.onDeadlineError);
   const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`, {
     fireMany: (batch) => orders.fireDeadlines(batch),
   });
@@ -83,6 +89,7 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
     catalog,
     sites: new SiteService(services),
     orders,
+    orderCopies,
     deadlines,
   };
 }

@@ -22,6 +22,7 @@ import type { SandboxClock } from '../../src/scheduler/clock.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { DAY, HOUR, freezeClock, isoIn } from '../helpers/booking.js';
 import { OrderNumbers } from '../../src/services/orders/order-numbers.js';
+import { OrderCopies } from '../../src/services/orders/order-copies.js';
 
 const T0 = new Date('2031-01-06T09:00:00.000Z');
 
@@ -294,7 +295,7 @@ describe('batched deadline firing', () => {
       transaction: (fn) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })) : real.transaction(fn)),
     };
     const dropped: string[] = [];
-    const firing = new DeadlineFiring({ s: { ...app.services, store: flaky }, catalog: app.catalog, cardRefunds: app.cardRefunds, orderNumbers: new OrderNumbers() }, (_err, d) => dropped.push(d.orderId));
+    const firing = new DeadlineFiring({ s: { ...app.services, store: flaky }, catalog: app.catalog, cardRefunds: app.cardRefunds, orderNumbers: new OrderNumbers(), orderCopies: new OrderCopies() }, (_err, d) => dropped.push(d.orderId));
     const fired = async () =>
       (await sql<{ order_id: string; type: string }>`select order_id, type from order_events where order_id = any(${ids}::text[]) and type <> 'order.create' order by id`.execute(app.services.store.db)).rows;
     failures = 1;

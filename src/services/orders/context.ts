@@ -8,6 +8,7 @@ import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
 import type { AlsoWrite, CardRefundService, RefundView, SentRefund } from '../card-refunds.js';
 import type { OrderNumbers } from './order-numbers.js';
+import type { OrderCopies } from './order-copies.js';
 import type { PayoutRow } from './writes.js';
 import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
@@ -58,6 +59,7 @@ export interface TransitionDeps {
   catalog: CatalogService;
   cardRefunds: CardRefundService;
   orderNumbers: OrderNumbers;
+  orderCopies: OrderCopies;
 }
 
 export interface TransitionContext extends TransitionDeps {

@@ -16,7 +16,7 @@ import {
   type ConditionName,
   type ProcessActor,
 } from '../../domain/process/index.js';
-import type { Trx } from '../../store/db.js';
+import { afterCommit, type Trx } from '../../store/db.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
@@ -25,6 +25,10 @@ import { loadOrder, loadOrderForView, policiesOf, type LineRow, type OrderExtras
 import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
 import { writeTransitions, type TransitionWrite } from './writes.js';
+import { assertCopyCurrent, lockAtVersion, type OrderCopy } from './order-copies.js';
+
+/** Tests set it: every copy used is compared with the order read under its lock. */
+const VERIFY_COPIES = process.env.SETTLE_VERIFY_ORDER_COPIES === '1';
 
 /** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
 export const PAYOUT_DEADLINE = '@payout';
@@ -69,7 +73,30 @@ export interface TransitionRequest {
 }
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
-  const rec: OrderRecord & { extras?: OrderExtras } = req.record ?? (req.respond ? await loadOrderForView(trx, req.orderId, { lock: true, events: true }) : await loadOrder(trx, req.orderId, { lock: true }));
+  // A request answering with the order may start from this process's copy (order-copies.ts).
+  const taken = req.respond && !req.record && !req.dryRun ? deps.orderCopies.take(req.orderId) : undefined;
+  try {
+    return await transitionOn(deps, trx, req, await lockedRecord(trx, req, taken));
+  } catch (err) {
+    if (taken && (err as { code?: string }).code === SERIALIZATION_FAILURE) deps.orderCopies.counts.stale++;
+    throw err;
+  }
+}
+
+const SERIALIZATION_FAILURE = '40001';
+
+/** The order under its lock: given, from the copy (its version checked), or read. */
+async function lockedRecord(trx: Trx, req: TransitionRequest, taken: { version: string; copy: OrderCopy } | undefined): Promise<OrderRecord & { extras?: OrderExtras }> {
+  if (req.record) return req.record;
+  if (!taken) return req.respond ? loadOrderForView(trx, req.orderId, { lock: true, events: true }) : loadOrder(trx, req.orderId, { lock: true });
+  // The check goes out with the transition's next statement, except before a card charge:
+  // a card must not be charged for a copy that may turn out stale.
+  await lockAtVersion(trx, req.orderId, taken.version, { deferred: !req.params.paymentMethod });
+  if (VERIFY_COPIES) assertCopyCurrent(taken.copy, await loadOrderForView(trx, req.orderId, { lock: true, events: true }));
+  return taken.copy;
+}
+
+async function transitionOn(deps: TransitionDeps, trx: Trx, req: TransitionRequest, rec: OrderRecord & { extras?: OrderExtras }): Promise<TransitionContext> {
   const { order } = rec;
   const process = getProcess(order.process, order.process_version);
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
@@ -123,8 +150,24 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
   }
   const write: TransitionWrite = { order, event, deadline: next ?? null, lines: ctx.lineWrites, payouts: ctx.payoutWrites };
   if (req.defer) req.defer.push(write);
-  else await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null, { last: req.respond?.last ?? false });
+  else {
+    const version = await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null, { last: req.respond?.last ?? false });
+    if (req.respond && version && ctx.extras) keepCopy(deps, trx, ctx, version, ctx.extras);
+  }
   return ctx;
+}
+
+/**
+ * Once the transaction committed, the order as it left it is this process's copy — unless
+ * card refunds are still to settle (they give the order a new version), or it was a dry run.
+ */
+function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string, extras: OrderExtras): void {
+  if (ctx.dryRun) return;
+  const { order, lines, payments, deadline } = ctx.rec;
+  afterCommit(trx, () => {
+    if (ctx.afterCommit.length > 0) deps.orderCopies.drop(order.id);
+    else deps.orderCopies.put(order.id, version, { order, lines, payments, deadline, extras });
+  });
 }
 
 /**

@@ -132,6 +132,8 @@ export class DeadlineFiring {
    * collected there. Work for after the commit (card refunds to send) goes to `after`.
    */
   private async fireIn(trx: Trx, d: DueDeadline, rec: OrderRecord, writes: TransitionWrite[] | null, after: AfterCommit): Promise<DueDeadline | null> {
+    // Firing gives the order a new version: this process's copy of it would only be found stale.
+    this.deps.orderCopies.drop(d.orderId);
     const current = rec.deadline;
     if (!current || current.transition !== d.transition || current.due_at.getTime() !== d.dueAt.getTime()) return null;
     if (d.transition === PAYOUT_DEADLINE) {

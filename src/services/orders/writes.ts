@@ -47,14 +47,15 @@ export const MAX_WRITES_PER_STATEMENT = 1_000;
  * record) in it too. The companion must write its row: if it writes none (the key was taken
  * meanwhile) the statement raises and IdempotencyKeyTaken is thrown, so nothing of it stays.
  * `last`: nothing follows in this transaction, so the commit may go with it (pipeline-marks.ts).
+ * Gives the order row's new version (its xmin) when it wrote one order (order-copies.ts).
  */
 export async function writeTransitions(
   trx: Trx,
   writes: TransitionWrite[],
   companion: RawBuilder<unknown> | null = null,
   options: { last?: boolean } = {},
-): Promise<void> {
-  if (writes.length === 0 && !companion) return;
+): Promise<string | null> {
+  if (writes.length === 0 && !companion) return null;
   if (writes.length > MAX_WRITES_PER_STATEMENT) throw new Error(`writeTransitions: ${writes.length} writes exceed ${MAX_WRITES_PER_STATEMENT}`);
   const ids = new Set(writes.map((w) => w.order.id));
   // UPDATE … FROM with one order twice would apply one of them at random.
@@ -65,7 +66,7 @@ export async function writeTransitions(
   const payouts = writes.flatMap((w) => w.payouts);
   const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
-  const statement = sql`
+  const statement = sql<{ version: string | null }>`
     with dd as (
       delete from deadlines d using unnest(${removed}::text[]) r (order_id)
       where d.order_id >= r.order_id and d.order_id <= r.order_id),
@@ -84,7 +85,8 @@ export async function writeTransitions(
         last_edit_at = x.last_edit_at, entered_state_at = x.entered_state_at, closed_at = x.closed_at,
         updated_at = x.updated_at
       from jsonb_populate_recordset(null::orders, ${JSON.stringify(orders)}::jsonb) x
-      where o.id >= x.id and o.id <= x.id),
+      where o.id >= x.id and o.id <= x.id
+      returning o.xmin::text as version),
     l as (
       update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at, refunded = x.refunded
       from jsonb_populate_recordset(null::order_lines, ${JSON.stringify(lines)}::jsonb) x
@@ -97,10 +99,12 @@ export async function writeTransitions(
       insert into payouts (id, provider_id, order_id, amount, currency, status, due_at, created_at)
       select x.id, x.provider_id, x.order_id, x.amount, x.currency, x.status, x.due_at, x.created_at
       from jsonb_populate_recordset(null::payouts, ${JSON.stringify(payouts)}::jsonb) x)
-    ${companion ? sql`, k as (${companion} returning 1) select settle_refuse(case when (select count(*) from k) <> 1 then 'companion' end)` : sql`select true`}
+    ${companion ? sql`, k as (${companion} returning 1) select settle_refuse(case when (select count(*) from k) <> 1 then 'companion' end),` : sql`select`}
+      (select version from o limit 1) as version
     ${options.last ? lastStatementMark() : sql``}`;
   try {
-    await statement.execute(trx);
+    const result = await statement.execute(trx);
+    return writes.length === 1 ? (result.rows[0]?.version ?? null) : null;
   } catch (err) {
     if (refusedCode(err) === 'companion') throw new IdempotencyKeyTaken();
     throw err;

@@ -1,0 +1,104 @@
+// Copies of the orders this process wrote last, so the next transition on one of them needs
+// no read: it starts from the copy and its first statement (sent with the transition's
+// next one, not waited for) locks the order and checks the row is still the version the
+// copy was made from. Anything that changes an order, its lines, payments, deadline,
+// refunds or events gives the order row a new version (the rule in order-version.ts), so
+// an equal version means an equal order. A different one (another process, a card refund
+// settling, a deadline firing) raises a serialization failure: the transaction is rolled
+// back and run again (retryOnConflict), and the copy is gone by then, so it reads the order.
+//
+// A copy is taken out while a transition uses it (a second request on the same order reads
+// and waits on the lock as before) and put back only after that transaction committed.
+// Bounded in number and in age; the version is the row's xmin, which a copy must not
+// outlive by anything near the 2^32 transactions it takes to come round again.
+import { sql } from 'kysely';
+import type { Trx } from '../../store/db.js';
+import { deferredMark } from '../../store/pipeline-marks.js';
+import type { OrderExtras, OrderRecord } from './records.js';
+
+export type OrderCopy = OrderRecord & { extras: OrderExtras };
+
+export interface OrderCopiesOptions {
+  maxCopies: number;
+  maxAgeMs: number;
+}
+
+const DEFAULTS: OrderCopiesOptions = { maxCopies: 1_024, maxAgeMs: 5 * 60_000 };
+
+export class OrderCopies {
+  private readonly copies = new Map<string, { version: string; copy: OrderCopy; storedAtMs: number }>();
+  private readonly options: OrderCopiesOptions;
+  /** Counters for tests and the bench: copies used, and used but found stale (run again). */
+  readonly counts = { used: 0, stale: 0 };
+
+  constructor(options: Partial<OrderCopiesOptions> = {}) {
+    this.options = { ...DEFAULTS, ...options };
+    if (!(this.options.maxCopies >= 0 && this.options.maxAgeMs >= 0)) throw new Error('OrderCopies: limits must be ≥ 0');
+  }
+
+  /** The copy of the order, taken out (the caller owns it now), if there is a fresh one. */
+  take(orderId: string, nowMs = Date.now()): { version: string; copy: OrderCopy } | undefined {
+    const entry = this.copies.get(orderId);
+    if (!entry) return undefined;
+    this.copies.delete(orderId);
+    if (nowMs - entry.storedAtMs > this.options.maxAgeMs) return undefined;
+    this.counts.used++;
+    return { version: entry.version, copy: entry.copy };
+  }
+
+  /** Keeps a copy of the order as a committed transaction left it (`version`: the row's xmin then). */
+  put(orderId: string, version: string, copy: OrderCopy, nowMs = Date.now()): void {
+    if (this.options.maxCopies === 0) return;
+    this.copies.delete(orderId);
+    while (this.copies.size >= this.options.maxCopies) {
+      const oldest = this.copies.keys().next().value as string;
+      this.copies.delete(oldest);
+    }
+    // A copy of its own: the request's answer and history may share the objects it was made from.
+    this.copies.set(orderId, { version, copy: structuredClone(copy), storedAtMs: nowMs });
+  }
+
+  drop(orderId: string): void {
+    this.copies.delete(orderId);
+  }
+
+  get size(): number {
+    return this.copies.size;
+  }
+}
+
+/**
+ * Locks the order and raises a serialization failure unless its row is still `version`.
+ * Deferred: it goes out ahead of the transaction's next statement, which its failure fails.
+ * The lock is taken in a CTE, so the version compared is the locked (newest) row's.
+ */
+export async function lockAtVersion(trx: Trx, orderId: string, version: string, options: { deferred: boolean }): Promise<void> {
+  await sql`with locked as (select o.xmin::text as version from orders o where o.id = ${orderId} for update)
+    select settle_retry_unless((select version from locked) = ${version}::text)
+    ${options.deferred ? deferredMark() : sql``}`.execute(trx);
+}
+
+/**
+ * A check for tests (SETTLE_VERIFY_ORDER_COPIES=1): the copy must equal the order as read
+ * under its lock — anything that changed the order without a new version, or a transition
+ * that changed its working copy differently from what it wrote, shows up here.
+ */
+export function assertCopyCurrent(copy: OrderCopy, read: OrderCopy): void {
+  const a = canonical(copy);
+  const b = canonical(read);
+  if (a === b) return;
+  let at = 0;
+  while (at < a.length && a[at] === b[at]) at++;
+  throw new Error(`order copy differs from the stored order ${read.order.id} at …${a.slice(Math.max(0, at - 80), at + 80)}… vs …${b.slice(Math.max(0, at - 80), at + 80)}…`);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
+    const raw = (this as Record<string, unknown>)[key];
+    if (raw instanceof Date) return raw.toISOString();
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+    }
+    return v;
+  });
+}

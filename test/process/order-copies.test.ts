@@ -1,0 +1,186 @@
+// A transition may start from the copy of the order this process wrote last instead of
+// reading it (src/services/orders/order-copies.ts); its first statement locks the order and
+// checks the row is still that version. These tests make copies go stale in every way
+// another writer can (a second server, a card refund settling, a deadline firing) and check
+// that the transaction is run again on the stored order: nothing lost, nothing twice. The
+// whole suite also runs with SETTLE_VERIFY_ORDER_COPIES=1 (vitest.config.ts), comparing
+// every copy used with the order read under its lock.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app/app.js';
+import { buildHttpApp, type HttpServer } from '../../src/http/app.js';
+import { OrderCopies, assertCopyCurrent, type OrderCopy } from '../../src/services/orders/order-copies.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { DAY, advance, book, parties } from '../helpers/booking.js';
+
+let h: Harness;
+/** A second server on the same database, with copies of its own. */
+let other: { app: App; http: HttpServer };
+beforeAll(async () => {
+  h = await startHarness();
+  const app = await createApp(h.app.services.store, { mode: 'sandbox' });
+  const http = await buildHttpApp(app, { logger: false });
+  await http.ready();
+  other = { app, http };
+});
+afterAll(async () => {
+  await other?.http.close();
+  await h?.close();
+});
+
+async function postOther(path: string, body: unknown, key: string) {
+  await other.app.sandboxClock?.refresh(); // the first server's test clock may have moved
+  const res = await other.http.inject({
+    method: 'POST',
+    url: path,
+    headers: { authorization: `Bearer ${key}`, 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
+  return { status: res.statusCode, body: JSON.parse(res.body) };
+}
+
+const counts = () => ({ ...h.app.orderCopies.counts });
+
+describe('order copies', () => {
+  it('carry a whole lifecycle without reading the order, each answer equal to the stored order', async () => {
+    const p = await parties(h, 50_000);
+    const before = counts();
+    const order = await book(h, p, { startsInSeconds: 6 * DAY });
+    const steps: Array<[string, unknown, string]> = [
+      ['confirm', {}, h.adminKey],
+      ['pay', { useAccountCredit: true }, p.customer.key],
+      ['mark-done', {}, h.adminKey],
+      ['confirm-execution', {}, p.customer.key],
+    ];
+    for (const [step, body, key] of steps) {
+      if (step === 'mark-done') await advance(h, 6 * DAY + 60); // the service has started
+      const r = await h.post(`/v1/orders/${order.id}/${step}`, body, { key });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(r.body);
+    }
+    const after = counts();
+    expect(after.used - before.used).toBe(4);
+    expect(after.stale - before.stale).toBe(0);
+    expect(await h.balance(p.customer.id)).toBe(50_000 - 10_000 - (order.amounts.total - 10_000));
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('found stale because another server moved the order: the transition runs again on the stored order', async () => {
+    const p = await parties(h, 50_000);
+    const order = await book(h, p, { startsInSeconds: 6 * DAY });
+    expect(h.app.orderCopies.size).toBeGreaterThan(0);
+    // The second server confirms: this server's copy (state: confirmation) is stale now.
+    expect((await postOther(`/v1/orders/${order.id}/confirm`, {}, h.adminKey)).status).toBe(200);
+    const before = counts();
+    const paid = await h.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }, { key: p.customer.key });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(paid.body.state).toBe('execution');
+    expect(paid.body.events.map((e: { transition: string }) => e.transition)).toEqual(['create', 'confirm', 'pay']);
+    const after = counts();
+    expect(after.used - before.used).toBe(1);
+    expect(after.stale - before.stale).toBe(1);
+    expect(await h.balance(p.customer.id)).toBe(50_000 - order.amounts.total); // taken once
+    expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(paid.body);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('found stale before a card payment: the check is waited for, so the card is charged once', async () => {
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 6 * DAY });
+    expect((await postOther(`/v1/orders/${order.id}/confirm`, {}, h.adminKey)).status).toBe(200);
+    const before = counts();
+    const paid = await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    expect(counts().stale - before.stale).toBe(1);
+    expect(paid.body.payments).toHaveLength(1);
+    expect(paid.body.amounts.paid).toBe(order.amounts.total);
+    // One card payment in the ledger: card clearing gave exactly the total once.
+    const txns = await h.app.services.store.db
+      .selectFrom('ledger_transactions')
+      .select(['id', 'type'])
+      .where('order_id', '=', order.id)
+      .where('type', '=', 'order_card_payment')
+      .execute();
+    expect(txns).toHaveLength(1);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('found stale because a card refund settled after the cancel, or a deadline fired: run again, money right', async () => {
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 6 * DAY, lines: 2 });
+    await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
+    await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    // A cancel whose card refund settles after the commit: no copy is kept for it.
+    const one = await h.post(`/v1/orders/${order.id}/cancel`, { lineIds: [order.lines[0].id], refundDestination: 'card' }, { key: p.customer.key });
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    expect(one.body.refunds.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);
+    const rest = await h.post(`/v1/orders/${order.id}/cancel`, { refundDestination: 'card' }, { key: h.adminKey });
+    expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+    expect(rest.body.state).toBe('cancelled');
+    expect(rest.body.amounts.refunded).toBe(rest.body.amounts.paid);
+    expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(rest.body);
+
+    // A deadline fired by the sweep (here: confirmation expired) moves an order this server has a copy of.
+    const lapsing = await book(h, p, { startsInSeconds: 6 * DAY });
+    await advance(h, 25 * 3600);
+    const late = await h.post(`/v1/orders/${lapsing.id}/confirm`, {}, { key: p.provider.key });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code, JSON.stringify(late.body)).toBe('invalid_state_transition'); // the stored state's refusal, not the copy's
+    expect((await h.get(`/v1/orders/${lapsing.id}`)).body.state).toBe('cancelled');
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('serve concurrent requests on one order as before: one copy, the rest read and wait on the lock', async () => {
+    const p = await parties(h, 50_000);
+    const order = await book(h, p, { startsInSeconds: 6 * DAY });
+    await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
+    const tries = await Promise.all(Array.from({ length: 8 }, () => h.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }, { key: p.customer.key })));
+    expect(tries.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of tries.filter((x) => x.status !== 200)) expect(r.status).toBe(409);
+    expect(await h.balance(p.customer.id)).toBe(50_000 - order.amounts.total);
+    expect((await h.check()).ok).toBe(true);
+  });
+});
+
+describe('OrderCopies', () => {
+  const copy = (id: string): OrderCopy => ({
+    order: { id, state: 'confirmation', paid: 0 } as unknown as OrderCopy['order'],
+    lines: [],
+    payments: [],
+    deadline: { transition: 'expire_confirmation', due_at: new Date('2026-01-01T00:00:00Z') },
+    extras: { refunds: [], events: [] },
+  });
+
+  it('gives a copy once, keeps its own copy of what it was given, and forgets old ones', () => {
+    const copies = new OrderCopies({ maxCopies: 2, maxAgeMs: 1_000 });
+    const a = copy('ord_a');
+    copies.put('ord_a', '10', a, 0);
+    a.order.state = 'changed after put';
+    const taken = copies.take('ord_a', 500);
+    expect(taken?.version).toBe('10');
+    expect(taken?.copy.order.state).toBe('confirmation');
+    expect(taken?.copy.deadline?.due_at).toBeInstanceOf(Date);
+    expect(copies.take('ord_a', 500)).toBeUndefined(); // taken out
+    copies.put('ord_b', '11', copy('ord_b'), 0);
+    expect(copies.take('ord_b', 1_001)).toBeUndefined(); // too old
+    copies.put('ord_c', '12', copy('ord_c'), 0);
+    copies.put('ord_d', '13', copy('ord_d'), 0);
+    copies.put('ord_e', '14', copy('ord_e'), 0); // over the limit: the oldest goes
+    expect(copies.size).toBe(2);
+    expect(copies.take('ord_c', 0)).toBeUndefined();
+    expect(copies.take('ord_e', 0)?.version).toBe('14');
+    const none = new OrderCopies({ maxCopies: 0 });
+    none.put('ord_a', '1', copy('ord_a'));
+    expect(none.take('ord_a')).toBeUndefined();
+  });
+
+  it('the test check tells a copy that differs from the stored order (key order aside)', () => {
+    const a = copy('ord_a');
+    const b = structuredClone(a);
+    b.extras.events.push({ payload: { y: 1, x: 2 } } as never);
+    a.extras.events.push({ payload: { x: 2, y: 1 } } as never);
+    expect(() => assertCopyCurrent(a, b)).not.toThrow();
+    b.order.state = 'payment';
+    expect(() => assertCopyCurrent(a, b)).toThrow(/differs from the stored order ord_a/);
+  });
+});
