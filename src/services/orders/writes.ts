@@ -1,8 +1,8 @@
 // Writing transitions back: the order rows, the lines whose status changed, the events
 // (history and outbox), the payouts scheduled and each order's next deadline, for one transition or for a whole
-// batch of deadline firings, in one statement of one fixed shape. The rows travel as JSON
-// arrays (jsonb_populate_recordset), so the statement text does not depend on how many
-// orders it writes and stays one prepared statement.
+// batch of deadline firings, in one statement. The rows travel as JSON arrays
+// (jsonb_populate_recordset), so the statement text does not depend on how many orders it
+// writes, only on which kinds of rows there are: a few prepared statements in all.
 //
 // The updates and the delete join on `id >= x.id and id <= x.id`, not `id = x.id`, on purpose: equality
 // lets the planner hash-join the record set (it guesses 100 rows) against a scan of the
@@ -66,17 +66,24 @@ export async function writeTransitions(
   const payouts = writes.flatMap((w) => w.payouts);
   const removed = writes.filter((w) => !w.deadline).map((w) => w.order.id);
   const deadlines = writes.flatMap((w) => (w.deadline ? [{ order_id: w.order.id, transition: w.deadline.transition, due_at: w.deadline.at }] : []));
-  const statement = sql<{ version: string | null }>`
-    with dd as (
+  // Only the parts with rows to write: an empty part still opens its table and indexes and
+  // checks their locks. Each shape is its own prepared statement (a handful in all).
+  const parts: RawBuilder<unknown>[] = [];
+  if (removed.length > 0) {
+    parts.push(sql`dd as (
       delete from deadlines d using unnest(${removed}::text[]) r (order_id)
-      where d.order_id >= r.order_id and d.order_id <= r.order_id),
-    du as (
+      where d.order_id >= r.order_id and d.order_id <= r.order_id)`);
+  }
+  if (deadlines.length > 0) {
+    parts.push(sql`du as (
       insert into deadlines (order_id, transition, due_at, lease_until, lease_owner)
       select x.order_id, x.transition, x.due_at, null, null
       from jsonb_populate_recordset(null::deadlines, ${JSON.stringify(deadlines)}::jsonb) x
       on conflict (order_id) do update
-        set transition = excluded.transition, due_at = excluded.due_at, lease_until = null, lease_owner = null),
-    o as (
+        set transition = excluded.transition, due_at = excluded.due_at, lease_until = null, lease_owner = null)`);
+  }
+  if (orders.length > 0) {
+    parts.push(sql`o as (
       update orders o set
         state = x.state, awaiting = x.awaiting, starts_at = x.starts_at, ends_at = x.ends_at,
         subtotal = x.subtotal, service_fee = x.service_fee, paid = x.paid, refunded = x.refunded,
@@ -86,21 +93,31 @@ export async function writeTransitions(
         updated_at = x.updated_at
       from jsonb_populate_recordset(null::orders, ${JSON.stringify(orders)}::jsonb) x
       where o.id >= x.id and o.id <= x.id
-      returning o.xmin::text as version),
-    l as (
+      returning o.xmin::text as version)`);
+  }
+  if (lines.length > 0) {
+    parts.push(sql`l as (
       update order_lines l set status = x.status, done_at = x.done_at, cancelled_at = x.cancelled_at, refunded = x.refunded
       from jsonb_populate_recordset(null::order_lines, ${JSON.stringify(lines)}::jsonb) x
-      where l.id >= x.id and l.id <= x.id),
-    e as (
+      where l.id >= x.id and l.id <= x.id)`);
+  }
+  if (events.length > 0) {
+    parts.push(sql`e as (
       insert into order_events (id, order_id, type, transition, actor, from_state, to_state, reason, payload, created_at)
       select x.id, x.order_id, x.type, x.transition, x.actor, x.from_state, x.to_state, x.reason, x.payload, x.created_at
-      from jsonb_populate_recordset(null::order_events, ${JSON.stringify(events)}::jsonb) x),
-    p as (
+      from jsonb_populate_recordset(null::order_events, ${JSON.stringify(events)}::jsonb) x)`);
+  }
+  if (payouts.length > 0) {
+    parts.push(sql`p as (
       insert into payouts (id, provider_id, order_id, amount, currency, status, due_at, created_at)
       select x.id, x.provider_id, x.order_id, x.amount, x.currency, x.status, x.due_at, x.created_at
-      from jsonb_populate_recordset(null::payouts, ${JSON.stringify(payouts)}::jsonb) x)
-    ${companion ? sql`, k as (${companion} returning 1) select settle_refuse(case when (select count(*) from k) <> 1 then 'companion' end),` : sql`select`}
-      (select version from o limit 1) as version
+      from jsonb_populate_recordset(null::payouts, ${JSON.stringify(payouts)}::jsonb) x)`);
+  }
+  if (companion) parts.push(sql`k as (${companion} returning 1)`);
+  const statement = sql<{ version: string | null }>`
+    with ${sql.join(parts, sql`, `)}
+    select ${companion ? sql`settle_refuse(case when (select count(*) from k) <> 1 then 'companion' end),` : sql``}
+      ${orders.length > 0 ? sql`(select version from o limit 1)` : sql`null::text`} as version
     ${options.last ? lastStatementMark() : sql``}`;
   try {
     const result = await statement.execute(trx);
