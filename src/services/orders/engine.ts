@@ -159,13 +159,15 @@ async function transitionOn(deps: TransitionDeps, trx: Trx, req: TransitionReque
 
 /**
  * Once the transaction committed, the order as it left it is this process's copy — unless
- * card refunds are still to settle (they give the order a new version), or it was a dry run.
+ * card refunds are still to settle (they give the order a new version), it was a dry run,
+ * or the order has ended (a review may still come, but rarely soon: a copy of every closed
+ * order would only keep memory busy).
  */
 function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string, extras: OrderExtras): void {
   if (ctx.dryRun) return;
   const { order, lines, payments, deadline } = ctx.rec;
   afterCommit(trx, () => {
-    if (ctx.afterCommit.length > 0) deps.orderCopies.drop(order.id);
+    if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) deps.orderCopies.drop(order.id);
     else deps.orderCopies.put(order.id, version, { order, lines, payments, deadline, extras });
   });
 }
