@@ -60,7 +60,9 @@ export async function writeTransitions(
   const ids = new Set(writes.map((w) => w.order.id));
   // UPDATE … FROM with one order twice would apply one of them at random.
   if (ids.size !== writes.length) throw new Error('writeTransitions: an order appears twice in one write');
-  const orders = writes.map((w) => w.order);
+  // Only the columns the update sets: the rest of the row (the policy snapshot above all)
+  // would be serialized here and parsed there for nothing.
+  const orders = writes.map((w) => updatedColumns(w.order));
   const lines = writes.flatMap((w) => w.lines.map((l) => ({ id: l.id, status: l.status, done_at: l.done_at, cancelled_at: l.cancelled_at, refunded: l.refunded })));
   const events = writes.map((w) => w.event);
   const payouts = writes.flatMap((w) => w.payouts);
@@ -126,4 +128,30 @@ export async function writeTransitions(
     if (refusedCode(err) === 'companion') throw new IdempotencyKeyTaken();
     throw err;
   }
+}
+
+/** The order columns a transition may change (the update in writeTransitions sets exactly these). */
+function updatedColumns(o: OrderRow) {
+  return {
+    id: o.id,
+    state: o.state,
+    awaiting: o.awaiting,
+    starts_at: o.starts_at,
+    ends_at: o.ends_at,
+    subtotal: o.subtotal,
+    service_fee: o.service_fee,
+    paid: o.paid,
+    refunded: o.refunded,
+    service_fee_refunded: o.service_fee_refunded,
+    comment: o.comment,
+    proposal: o.proposal,
+    cancellation: o.cancellation,
+    claim: o.claim,
+    review: o.review,
+    last_edit_by: o.last_edit_by,
+    last_edit_at: o.last_edit_at,
+    entered_state_at: o.entered_state_at,
+    closed_at: o.closed_at,
+    updated_at: o.updated_at,
+  };
 }
