@@ -45,7 +45,7 @@ function toSafeNumber(text: string): number {
 }
 const INT8 = 20;
 const NUMERIC = 1700;
-const RETRYABLE_CODES = new Set(['40001', '40P01']);
+const RETRYABLE_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock
 const MAX_TX_ATTEMPTS = 5;
 
 /**
@@ -160,6 +160,16 @@ function lockDataDir(dataDir: string): () => void {
     }
   };
 }
+
+/**
+ * An error that makes store.transaction run the transaction again, as a serialization
+ * failure does: for a transaction that took a shortcut which turned out not to hold.
+ */
+export function runAgain(reason: string): Error {
+  return Object.assign(new Error(`run the transaction again: ${reason}`), { code: SERIALIZATION_FAILURE });
+}
+
+const SERIALIZATION_FAILURE = '40001';
 
 /** Runs `fn` (a transaction, or a statement that is its own) again on deadlock or serialization failure. */
 export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {

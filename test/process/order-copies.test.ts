@@ -130,6 +130,41 @@ describe('order copies', () => {
     expect((await h.check()).ok).toBe(true);
   });
 
+  it('pay from credit on a copy without checking the credit first; when it falls short the payment runs again the long way', async () => {
+    const p = await parties(h, 3_000); // less than one order's total
+    const [a, b] = [await book(h, p, { startsInSeconds: 6 * DAY }), await book(h, p, { startsInSeconds: 6 * DAY })];
+    for (const o of [a, b]) expect((await h.post(`/v1/orders/${o.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+    const before = counts();
+    // Credit only: the same refusal as without a copy, naming what is left to pay by card.
+    const short = await h.post(`/v1/orders/${a.id}/pay`, { useAccountCredit: true }, { key: p.customer.key });
+    expect(short.body.error?.code, JSON.stringify(short.body)).toBe('payment_method_required');
+    expect(short.body.error.amountDue ?? short.body.error.details?.amountDue).toBe(a.amounts.total - 3_000);
+    expect(await h.balance(p.customer.id)).toBe(3_000);
+    // Credit and a card: split, the credit part first.
+    const split = await h.post(`/v1/orders/${b.id}/pay`, { useAccountCredit: true, paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    expect(split.status, JSON.stringify(split.body)).toBe(200);
+    expect(split.body.payments.map((x: { method: string; amount: number }) => [x.method, x.amount]).sort()).toEqual(
+      [['account_credit', 3_000], ['card', b.amounts.total - 3_000]].sort(),
+    );
+    expect(counts().shortcutsUndone - before.shortcutsUndone).toBe(2);
+    expect(await h.balance(p.customer.id)).toBe(0);
+    expect((await h.get(`/v1/orders/${b.id}`)).body).toEqual(split.body);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('pay from credit on copies concurrently, credit for one order only: one pays, the others are told to add a card', async () => {
+    const one = (await book(h, await parties(h), { startsInSeconds: 6 * DAY })).amounts.total as number;
+    const p = await parties(h, one);
+    const orders = [];
+    for (let i = 0; i < 6; i++) orders.push(await book(h, p, { startsInSeconds: 6 * DAY }));
+    for (const o of orders) expect((await h.post(`/v1/orders/${o.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+    const paid = await Promise.all(orders.map((o) => h.post(`/v1/orders/${o.id}/pay`, { useAccountCredit: true }, { key: p.customer.key })));
+    expect(paid.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of paid.filter((x) => x.status !== 200)) expect(r.body.error.code, JSON.stringify(r.body)).toBe('payment_method_required');
+    expect(await h.balance(p.customer.id)).toBe(0);
+    expect((await h.check()).ok).toBe(true);
+  });
+
   it('serve concurrent requests on one order as before: one copy, the rest read and wait on the lock', async () => {
     const p = await parties(h, 50_000);
     const order = await book(h, p, { startsInSeconds: 6 * DAY });

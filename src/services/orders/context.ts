@@ -92,6 +92,13 @@ export interface TransitionContext extends TransitionDeps {
   /** Details recorded in the event (history and outbox). */
   event: Record<string, unknown>;
   dryRun: boolean;
+  /** The order came from this process's copy (order-copies.ts), not from a read. */
+  fromCopy: boolean;
+  /**
+   * A shortcut was taken that a balance refusal proves wrong (paying from credit without
+   * checking it first): such a refusal runs the transaction again, the long way.
+   */
+  againOnBalanceRefusal: boolean;
   /** The order's deadline after this transition, as the engine stored it. */
   nextDeadline?: { transition: string; at: Date } | null;
   /** Refunds and events for the response (kept current), when the request answers with the view. */

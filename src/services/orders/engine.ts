@@ -16,7 +16,9 @@ import {
   type ConditionName,
   type ProcessActor,
 } from '../../domain/process/index.js';
-import { afterCommit, type Trx } from '../../store/db.js';
+import { afterCommit, runAgain, type Trx } from '../../store/db.js';
+import { refusedCode } from '../../store/refuse.js';
+import { balanceRefusal } from '../../ledger/ledger.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
@@ -75,15 +77,33 @@ export interface TransitionRequest {
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
   // A request answering with the order may start from this process's copy (order-copies.ts).
   const taken = req.respond && !req.record && !req.dryRun ? deps.orderCopies.take(req.orderId) : undefined;
+  const running: Running = { fromCopy: taken !== undefined };
   try {
-    return await transitionOn(deps, trx, req, await lockedRecord(trx, req, taken));
+    return await transitionOn(deps, trx, req, await lockedRecord(trx, req, taken), running);
   } catch (err) {
+    if (running.ctx?.againOnBalanceRefusal && isBalanceRefusal(err)) {
+      deps.orderCopies.counts.shortcutsUndone++;
+      throw runAgain('a payment from credit without a check first was refused');
+    }
     if (taken && (err as { code?: string }).code === SERIALIZATION_FAILURE) deps.orderCopies.counts.stale++;
     throw err;
   }
 }
 
 const SERIALIZATION_FAILURE = '40001';
+
+/** What runTransition needs to know of a transition while it runs. */
+interface Running {
+  fromCopy: boolean;
+  ctx?: TransitionContext;
+}
+
+/** A ledger write refused for a balance: decoded already (PGlite, at once) or as raised (PostgreSQL, deferred). */
+function isBalanceRefusal(err: unknown): boolean {
+  if (err instanceof SettleError) return err.code === 'insufficient_funds' || err.code === 'balance_limit_exceeded';
+  const code = refusedCode(err);
+  return code !== null && balanceRefusal(code) !== null;
+}
 
 /** The order under its lock: given, from the copy (its version checked), or read. */
 async function lockedRecord(trx: Trx, req: TransitionRequest, taken: { version: string; copy: OrderCopy } | undefined): Promise<OrderRecord & { extras?: OrderExtras }> {
@@ -96,7 +116,13 @@ async function lockedRecord(trx: Trx, req: TransitionRequest, taken: { version: 
   return taken.copy;
 }
 
-async function transitionOn(deps: TransitionDeps, trx: Trx, req: TransitionRequest, rec: OrderRecord & { extras?: OrderExtras }): Promise<TransitionContext> {
+async function transitionOn(
+  deps: TransitionDeps,
+  trx: Trx,
+  req: TransitionRequest,
+  rec: OrderRecord & { extras?: OrderExtras },
+  running: Running,
+): Promise<TransitionContext> {
   const { order } = rec;
   const process = getProcess(order.process, order.process_version);
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
@@ -125,8 +151,11 @@ async function transitionOn(deps: TransitionDeps, trx: Trx, req: TransitionReque
     payoutWrites: [],
     event: {},
     dryRun: req.dryRun ?? false,
+    fromCopy: running.fromCopy,
+    againOnBalanceRefusal: false,
     ...(req.respond ? { extras: rec.extras ?? { refunds: [], events: [] } } : {}),
   };
+  running.ctx = ctx;
   for (const guard of transition.guards ?? []) await GUARD_IMPLEMENTATIONS[guard](ctx);
   for (const action of transition.actions ?? []) await ACTION_IMPLEMENTATIONS[action](ctx);
   const from = order.state;

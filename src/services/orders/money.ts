@@ -24,6 +24,7 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
   if (due <= 0) return;
   const credit = customerCredit(order.customer_id, order.currency);
   // Mostly the credit covers it all: one statement takes it, if it does (see payAllFromCredit).
+  if (ctx.params.useAccountCredit && ctx.fromCopy && !ctx.dryRun) return payAllFromCreditUnchecked(ctx, due);
   if (ctx.params.useAccountCredit && (await payAllFromCredit(ctx, due))) return;
   // Locked so the credit we plan to use cannot be spent elsewhere before we take it.
   const available = ctx.params.useAccountCredit ? await ctx.s.ledger.lockBalance(ctx.trx, credit) : 0;
@@ -93,6 +94,21 @@ async function payAllFromCredit(ctx: TransitionContext, due: number): Promise<bo
   order.paid += due;
   ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
   return true;
+}
+
+/**
+ * The same, without waiting to learn whether the credit covers it: the write is deferred
+ * (it goes out with the transition's own) and a short balance fails the transaction, which
+ * runTransition then runs again the long way (no copy then, so no shortcut). Taken only for
+ * a transition on this process's copy of the order: its check is deferred too, and together
+ * they save the round trip a read-and-decide would cost.
+ */
+async function payAllFromCreditUnchecked(ctx: TransitionContext, due: number): Promise<void> {
+  const payment = paymentRow(ctx, { method: 'account_credit', amount: due, paymentMethod: null, reference: null });
+  ctx.againOnBalanceRefusal = true;
+  await postWith(ctx, payment, creditToEscrow(ctx, due, payment.id));
+  ctx.rec.order.paid += due;
+  ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
 }
 
 /** The order takes `amountMinor` from the customer's account into its escrow. */

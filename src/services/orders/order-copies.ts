@@ -28,8 +28,11 @@ const DEFAULTS: OrderCopiesOptions = { maxCopies: 1_024, maxAgeMs: 5 * 60_000 };
 export class OrderCopies {
   private readonly copies = new Map<string, { version: string; copy: OrderCopy; storedAtMs: number }>();
   private readonly options: OrderCopiesOptions;
-  /** Counters for tests and the bench: copies used, and used but found stale (run again). */
-  readonly counts = { used: 0, stale: 0 };
+  /**
+   * Counters for tests: copies used; used but found stale (run again); payments from credit
+   * taken without a check that the credit then did not cover (run again, see money.ts).
+   */
+  readonly counts = { used: 0, stale: 0, shortcutsUndone: 0 };
 
   constructor(options: Partial<OrderCopiesOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
