@@ -91,11 +91,12 @@ export interface PostOptions {
    */
   atomic?: boolean;
   /**
-   * Inside a transaction, a write that nothing but a bug can refuse (no guard, no claim;
-   * e.g. escrow paying out what the order holds): it raises like an atomic write if it is
-   * refused, and nobody waits for its answer — on PostgreSQL it goes out with the
-   * transaction's next statement (pipeline-marks.ts), whose failure its refusal then is.
-   * Companions must each write one row (they are taken to have).
+   * Inside a transaction, a write that nothing but a bug can refuse (no guard; e.g. escrow
+   * paying out what the order holds): it raises like an atomic write if it is refused, and
+   * nobody waits for its answer — on PostgreSQL it goes out with the transaction's next
+   * statement (pipeline-marks.ts), whose failure its refusal then is. Companions must each
+   * write one row, and a claim must be met (a cap the caller checked under a lock): they are
+   * taken to have been, and raise if not.
    */
   deferred?: boolean;
 }
@@ -164,7 +165,7 @@ export class Ledger {
     const values = sql.join(rows.map((r) => sql`(${r.accountId}::text, ${r.shard}::int2, ${r.amountMinor}::int8, ${r.bounded}::bool)`));
     const companions = options.companions ?? [];
     if (options.claimAfter && !options.claim) throw new Error('ledger.post: claimAfter needs a claim');
-    if (options.deferred && (options.claim || options.guard || !trx.isTransaction)) throw new Error('ledger.post: a deferred write has no claim or guard and runs in a transaction');
+    if (options.deferred && (options.guard || !trx.isTransaction)) throw new Error('ledger.post: a deferred write has no guard and runs in a transaction');
     const raises = options.atomic || options.deferred;
     const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
     const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
@@ -197,7 +198,7 @@ export class Ledger {
         )}
       select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
-        ${raises ? sql`, settle_refuse(case when not (select claimed from g) then null
+        ${raises ? sql`, settle_refuse(case when not (select claimed from g) then ${options.deferred ? sql`'unclaimed'` : sql`null`}
           when not (select ok from g) then 'guard'
           when (select count(*) from upd) <> ${rows.length} then 'balance:' || coalesce((
             select case when v.bounded and abs(b.balance + v.delta) > ${MAX_AMOUNT_MINOR}::int8 then 'limit:' else 'short:' end || v.account_id
@@ -213,6 +214,7 @@ export class Ledger {
         const refused = refusedCode(err);
         if (refused === null) throw err;
         if (options.deferred && refused.startsWith('companion:')) throw new Error(`ledger.post: a deferred write's companion wrote no row (${refused})`);
+        if (refused === 'unclaimed') throw new Error("ledger.post: a deferred write's claim was not met");
         // Decoded, not read: the transaction is aborted now, and a deferred write's refusal
         // may even surface here from a write that went ahead of this one.
         const balance = balanceRefusal(refused);

@@ -128,11 +128,16 @@ export class CardRefundService {
       .execute();
   }
 
-  /** Step 1, inside the caller's transaction. Returns the pending refund. */
+  /**
+   * Step 1, inside the caller's transaction. Returns the pending refund. `deferred`: the
+   * caller checked the cap and the credit under the order's lock, so only a bug can refuse
+   * it; it goes out with the transaction's next statement (ledger.post `deferred`).
+   */
   async reserve(
     trx: Trx,
     source: CardSource,
     input: { amountMinor: number; reason: string | null; actor: Actor; explanation?: unknown },
+    options: { deferred?: boolean } = {},
   ): Promise<RefundView> {
     if (input.amountMinor <= 0) {
       throw ruleRefused('refund_exceeds_refundable', 'Nothing is left to refund to this card.', { maxRefundable: 0 });
@@ -170,7 +175,7 @@ export class CardRefundService {
         cause: { type: 'refund', id: row.id },
         createdAt: now,
       },
-      { claim: this.capClaim(source, input.amountMinor), companions: [insertRefund(row)] },
+      { claim: this.capClaim(source, input.amountMinor), companions: [insertRefund(row)], ...(options.deferred ? { deferred: true } : {}) },
     );
     if (!posted.claimed) throw await this.capRefusal(trx, source);
     if (posted.companionRows[0] !== 1) throw new Error(`refund ${row.id} was not written`);

@@ -100,3 +100,37 @@ describe('a ledger write that is its own statement', () => {
     await expect(ledger.post(store.db, input)).rejects.toThrow('atomic writes take the database');
   });
 });
+
+describe('a deferred ledger write with a claim (a card refund reserved under the order lock)', () => {
+  it('is written with its claim when the claim is met, and fails the transaction when it is not', async () => {
+    const customer = await h.customer({ credit: 1_000 });
+    const { ledger, store } = h.app.services;
+    const write = (id: string) => ({
+      type: 'card_refund' as const,
+      currency: 'USD',
+      postings: [
+        { account: customerCredit(customer.id, 'USD'), amountMinor: -100 },
+        { account: platform('refunds_in_transit', 'USD'), amountMinor: 100 },
+      ],
+      actor: 'test',
+      cause: { type: 'test', id },
+      createdAt: new Date(),
+    });
+    const rename = (name: string) => sql`update customers set name = ${name} where id = ${customer.id} returning 1`;
+    // Met: the claim's row and the money move together, committed with what follows.
+    await store.transaction(async (trx) => {
+      await ledger.post(trx, write('met'), { deferred: true, claim: rename('Claimed') });
+      await sql`select 1 where ${'next statement'}::text is not null`.execute(trx);
+    });
+    expect(await h.balance(customer.id)).toBe(900);
+    const before = await snapshot();
+    // Not met (the claim finds no row): only a bug gets here, and nothing of it stays.
+    const missed = store.transaction(async (trx) => {
+      await ledger.post(trx, write('missed'), { deferred: true, claim: sql`update customers set name = 'x' where id = ${'cus_none'} returning 1` });
+      await sql`select 1 where ${'next statement'}::text is not null`.execute(trx);
+    });
+    await expect(missed).rejects.toThrow(/unclaimed|claim was not met/);
+    expect(await snapshot()).toEqual(before);
+    expect((await h.get(`/v1/customers/${customer.id}`)).body.name).toBe('Claimed');
+  });
+});

@@ -241,7 +241,9 @@ export async function refundFromEscrow(
   );
   order.refunded += input.amountMinor;
   order.service_fee_refunded += input.serviceFeeMinor ?? 0;
-  for (const c of cardParts) await reserveCardRefund(ctx, c.payment, c.amountMinor, input.reason, input.explanation);
+  // The card parts were split under the order's lock (caps) and their money is the credit
+  // this transaction just moved in (and holds locked): only a bug refuses them, deferred.
+  for (const c of cardParts) await reserveCardRefund(ctx, c.payment, c.amountMinor, input.reason, input.explanation, deferredUnlessDryRun(ctx));
   if (toAccount > 0) {
     if (posted.companionRows[0] !== 1) throw new Error(`refund ${refund.id} was not written`);
     ctx.refunds.push(refundView(refund));
@@ -264,14 +266,16 @@ function splitOverCards(payments: PaymentRow[], amountMinor: number): { payment:
   return parts;
 }
 
-async function reserveCardRefund(ctx: TransitionContext, payment: PaymentRow, amountMinor: number, reason: string | null, explanation: unknown): Promise<RefundView> {
+async function reserveCardRefund(
+  ctx: TransitionContext,
+  payment: PaymentRow,
+  amountMinor: number,
+  reason: string | null,
+  explanation: unknown,
+  options: { deferred: boolean } = { deferred: false },
+): Promise<RefundView> {
   const source = orderPaymentSource(payment);
-  const refund = await ctx.cardRefunds.reserve(ctx.trx, source, {
-    amountMinor,
-    reason,
-    actor: ctx.actor,
-    explanation,
-  });
+  const refund = await ctx.cardRefunds.reserve(ctx.trx, source, { amountMinor, reason, actor: ctx.actor, explanation }, options);
   payment.refunded_amount += amountMinor;
   ctx.refunds.push(refund);
   if (!ctx.dryRun) ctx.afterCommit.push((alsoWrite) => ctx.cardRefunds.sendReservedWith(refund, source, alsoWrite ?? null));
