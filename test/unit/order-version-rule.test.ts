@@ -1,6 +1,6 @@
-// Guards the rule the one-statement locked read of an order rests on
-// (src/services/orders/order-version.ts): whatever writes an order's child rows holds the
-// order's lock and leaves the order row with a new version. Every place in src/ that
+// Guards the rule the one-statement locked read of an order and the order copies rest on
+// (src/services/orders/order-version.ts, order-copies.ts): whatever writes an order's child
+// rows holds the order's lock and leaves the order row with a new version. Every place in src/ that
 // writes those tables is listed here with why it keeps the rule; a new one fails this test
 // until it is checked against the rule and added.
 import { readdirSync, readFileSync, statSync } from 'node:fs';

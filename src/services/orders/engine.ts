@@ -2,7 +2,7 @@
 // order, check who may do it and in which state, run the guards, run the actions in
 // order, choose the target state, write the event (history and outbox) and the next
 // deadline — all in the caller's database transaction. It knows no state names.
-import type { RawBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import {
@@ -29,8 +29,8 @@ import { totalOf } from './money.js';
 import { writeTransitions, type TransitionWrite } from './writes.js';
 import { assertCopyCurrent, lockAtVersion, type OrderCopy } from './order-copies.js';
 
-/** Tests set it: every copy used is compared with the order read under its lock. */
-const VERIFY_COPIES = process.env.SETTLE_VERIFY_ORDER_COPIES === '1';
+/** Tests set it: every copy used is compared with the order read under its lock (read per use, so a test can turn it off). */
+const verifyCopies = () => process.env.SETTLE_VERIFY_ORDER_COPIES === '1';
 
 /** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
 export const PAYOUT_DEADLINE = '@payout';
@@ -85,8 +85,26 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
       deps.orderCopies.counts.shortcutsUndone++;
       throw runAgain('a payment from credit without a check first was refused');
     }
-    if (taken && (err as { code?: string }).code === SERIALIZATION_FAILURE) deps.orderCopies.counts.stale++;
-    throw err;
+    if (!taken) throw err;
+    const stale = (err as { code?: string }).code === SERIALIZATION_FAILURE ? err : await staleCopy(trx);
+    if (stale) deps.orderCopies.counts.stale++;
+    throw stale ?? err;
+  }
+}
+
+/**
+ * A refusal worked out from a copy (wrong state, a rule) may come before any statement went
+ * out, and with it the copy's deferred check: it is the answer only if the copy was current.
+ * Sends the check now: the serialization failure it raises for a stale copy (the transaction
+ * then runs again on the stored order), or null. If a statement already failed, the check went out ahead of it
+ * and passed (else that failure would be the check's): nothing more to learn.
+ */
+async function staleCopy(trx: Trx): Promise<unknown> {
+  try {
+    await sql`select ${'copy confirmed'}::text as confirmed`.execute(trx);
+    return null;
+  } catch (err) {
+    return (err as { code?: string }).code === SERIALIZATION_FAILURE ? err : null;
   }
 }
 
@@ -112,7 +130,7 @@ async function lockedRecord(trx: Trx, req: TransitionRequest, taken: { version: 
   // The check goes out with the transition's next statement, except before a card charge:
   // a card must not be charged for a copy that may turn out stale.
   await lockAtVersion(trx, req.orderId, taken.version, { deferred: !req.params.paymentMethod });
-  if (VERIFY_COPIES) assertCopyCurrent(taken.copy, await loadOrderForView(trx, req.orderId, { lock: true, events: true }));
+  if (verifyCopies()) assertCopyCurrent(taken.copy, await loadOrderForView(trx, req.orderId, { lock: true, events: true }));
   return taken.copy;
 }
 

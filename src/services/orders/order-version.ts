@@ -1,4 +1,5 @@
-// The rule the one-statement locked read of an order rests on (records.ts readOrder):
+// The rule the one-statement locked read of an order (records.ts readOrder) and a process's
+// copies of orders (order-copies.ts: an unchanged version means an unchanged order) rest on:
 // whatever writes an order's child rows — lines, payments, deadline, refunds, events,
 // inserts included — does so holding the order's row lock and leaves the order row with a
 // new version. A transition does both (it locks the order first and rewrites its row at
