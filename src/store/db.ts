@@ -24,6 +24,16 @@ export interface Store {
 
 const afterCommitCallbacks = new WeakMap<Trx, Array<() => void>>();
 
+const attempts = new WeakMap<Trx, number>();
+
+/**
+ * Which run of its transaction `trx` is: 1, or more when store.transaction runs it again
+ * (a serialization failure, a deadlock, runAgain). 1 for a transaction begun elsewhere.
+ */
+export function transactionAttempt(trx: Trx): number {
+  return attempts.get(trx) ?? 1;
+}
+
 /** Runs `callback` once the transaction `trx` has committed (never if it rolls back). */
 export function afterCommit(trx: Trx, callback: () => void): void {
   const callbacks = afterCommitCallbacks.get(trx);
@@ -189,10 +199,13 @@ function makeStore(kind: StoreKind, db: Db, onClose: () => void = () => {}): Sto
     kind,
     db,
     async transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
+      let attempt = 0;
       return retryOnConflict(async () => {
         let committed: Trx | undefined;
+        attempt++;
         const result = await db.transaction().execute(async (trx) => {
           committed = trx;
+          attempts.set(trx, attempt);
           return fn(trx);
         });
         for (const callback of (committed && afterCommitCallbacks.get(committed)) ?? []) callback();

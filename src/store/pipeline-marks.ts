@@ -14,6 +14,9 @@ import { sql, type RawBuilder } from 'kysely';
 export const LAST_STATEMENT_MARK = '\n/* settle:last-statement */';
 export const DEFERRED_MARK = '\n/* settle:deferred */';
 
+/** How the refusal of a statement sent after a transaction's last statement begins. */
+export const AFTER_LAST_STATEMENT = "a statement after the transaction's last statement";
+
 /** The mark, to end a statement's text with. */
 export function lastStatementMark(): RawBuilder<unknown> {
   return sql.raw(LAST_STATEMENT_MARK);

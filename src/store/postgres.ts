@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
 import pg from 'pg';
-import { isDeferred, isLastStatement } from './pipeline-marks.js';
+import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement } from './pipeline-marks.js';
 import { statementName } from './statement-names.js';
 
 const INT8 = 20;
@@ -227,7 +227,7 @@ class PreparingClient extends pg.Client {
   private afterLast(text: string): Promise<unknown> {
     const done = this.lastSent as Done;
     if (text !== 'commit' && text !== 'rollback') {
-      return Promise.reject(new Error(`a statement after the transaction's last statement (it is committed): ${text.slice(0, 80)}`));
+      return Promise.reject(new Error(`${AFTER_LAST_STATEMENT} (it is committed): ${text.slice(0, 80)}`));
     }
     this.lastSent = null;
     this.inTransaction = false;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { buildHttpApp, type HttpServer } from '../../src/http/app.js';
 import { OrderCopies, assertCopyCurrent, type OrderCopy } from '../../src/services/orders/order-copies.js';
+import { runAgain, transactionAttempt } from '../../src/store/db.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { DAY, advance, book, parties } from '../helpers/booking.js';
 
@@ -189,6 +190,17 @@ describe('order copies', () => {
     for (const r of tries.filter((x) => x.status !== 200)) expect(r.status).toBe(409);
     expect(await h.balance(p.customer.id)).toBe(50_000 - order.amounts.total);
     expect((await h.check()).ok).toBe(true);
+  });
+});
+
+describe('a transaction run again', () => {
+  it('knows it is not its first run (a transition then reads the order, taking no copy)', async () => {
+    const runs: number[] = [];
+    await h.app.services.store.transaction(async (trx) => {
+      runs.push(transactionAttempt(trx));
+      if (runs.length < 3) throw runAgain('test');
+    });
+    expect(runs).toEqual([1, 2, 3]);
   });
 });
 

@@ -16,8 +16,9 @@ import {
   type ConditionName,
   type ProcessActor,
 } from '../../domain/process/index.js';
-import { afterCommit, runAgain, type Trx } from '../../store/db.js';
+import { afterCommit, runAgain, transactionAttempt, type Trx } from '../../store/db.js';
 import { refusedCode } from '../../store/refuse.js';
+import { AFTER_LAST_STATEMENT } from '../../store/pipeline-marks.js';
 import { balanceRefusal } from '../../ledger/ledger.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
@@ -76,7 +77,8 @@ export interface TransitionRequest {
 
 export async function runTransition(deps: TransitionDeps, trx: Trx, req: TransitionRequest): Promise<TransitionContext> {
   // A request answering with the order may start from this process's copy (order-copies.ts).
-  const taken = req.respond && !req.record && !req.dryRun ? deps.orderCopies.take(req.orderId) : undefined;
+  // Only on a transaction's first run: one run again (a stale copy, a shortcut undone) reads.
+  const taken = req.respond && !req.record && !req.dryRun && transactionAttempt(trx) === 1 ? deps.orderCopies.take(req.orderId) : undefined;
   const running: Running = { fromCopy: taken !== undefined };
   try {
     return await transitionOn(deps, trx, req, await lockedRecord(trx, req, taken), running);
@@ -96,7 +98,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
  * A refusal worked out from a copy (wrong state, a rule) may come before any statement went
  * out, and with it the copy's deferred check: it is the answer only if the copy was current.
  * Sends the check now: the serialization failure it raises for a stale copy (the transaction
- * then runs again on the stored order), or null. If a statement already failed, the check went out ahead of it
+ * then runs again on the stored order) or any other error that left it unconfirmed, or null. If a statement already failed, the check went out ahead of it
  * and passed (else that failure would be the check's): nothing more to learn.
  */
 async function staleCopy(trx: Trx): Promise<unknown> {
@@ -104,9 +106,16 @@ async function staleCopy(trx: Trx): Promise<unknown> {
     await sql`select ${'copy confirmed'}::text as confirmed`.execute(trx);
     return null;
   } catch (err) {
-    return (err as { code?: string }).code === SERIALIZATION_FAILURE ? err : null;
+    // Aborted by the failure being answered, or already committed by its last statement:
+    // the check went out before it. Anything else (a timeout, a lost connection) left the
+    // copy unconfirmed, so that error is the answer, not a refusal worked out from the copy.
+    const e = err as { code?: string; message?: string };
+    if (e.code === IN_FAILED_TRANSACTION || e.message?.startsWith(AFTER_LAST_STATEMENT)) return null;
+    return err;
   }
 }
+
+const IN_FAILED_TRANSACTION = '25P02';
 
 const SERIALIZATION_FAILURE = '40001';
 
@@ -214,9 +223,16 @@ function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, versio
   if (ctx.dryRun) return;
   const { order, lines, payments, deadline } = ctx.rec;
   afterCommit(trx, () => {
-    if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) deps.orderCopies.drop(order.id);
-    else deps.orderCopies.put(order.id, version, { order, lines, payments, deadline, extras });
+    if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) return deps.orderCopies.drop(order.id);
+    // In the order a read gives them (by id): another server's clock may have made an
+    // earlier id than the one appended here.
+    const copy = { order, lines, payments: byId(payments), deadline, extras: { refunds: byId(extras.refunds), events: byId(extras.events) } };
+    deps.orderCopies.put(order.id, version, copy);
   });
+}
+
+function byId<T extends { id: string }>(rows: T[]): T[] {
+  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
