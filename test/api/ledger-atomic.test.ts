@@ -13,6 +13,21 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+/** A ledger write moving `amountMinor` from the customer's credit to `to`. */
+function fromCreditTo(customerId: string, type: 'correction' | 'card_refund', to: ReturnType<typeof platform>, amountMinor: number, id: string) {
+  return {
+    type,
+    currency: 'USD',
+    postings: [
+      { account: customerCredit(customerId, 'USD'), amountMinor: -amountMinor },
+      { account: to, amountMinor },
+    ],
+    actor: 'test',
+    cause: { type: 'test', id },
+    createdAt: new Date(),
+  };
+}
+
 async function snapshot() {
   const db = h.app.services.store.db;
   const counts = await sql<{ txns: number; postings: number; balances: string }>`
@@ -68,17 +83,7 @@ describe('a ledger write that is its own statement', () => {
   it('with a claim, writes once: of many writers claiming one row, exactly one moves the money', async () => {
     const customer = await h.customer({ credit: 1_000, name: 'Unclaimed' });
     const { ledger, store } = h.app.services;
-    const write = {
-      type: 'correction' as const,
-      currency: 'USD',
-      postings: [
-        { account: customerCredit(customer.id, 'USD'), amountMinor: -10 },
-        { account: platform('adjustments', 'USD'), amountMinor: 10 },
-      ],
-      actor: 'test',
-      cause: { type: 'test', id: 'claimed' },
-      createdAt: new Date(),
-    };
+    const write = fromCreditTo(customer.id, 'correction', platform('adjustments', 'USD'), 10, 'claimed');
     const claim = () => ({ claim: sql`update customers set name = 'Claimed' where id = ${customer.id} and name = 'Unclaimed' returning 1` });
     const before = await snapshot();
     const results = await Promise.all(Array.from({ length: 12 }, () => ledger.post(store.db, write, { ...claim(), atomic: true })));
@@ -105,17 +110,7 @@ describe('a deferred ledger write with a claim (a card refund reserved under the
   it('is written with its claim when the claim is met, and fails the transaction when it is not', async () => {
     const customer = await h.customer({ credit: 1_000 });
     const { ledger, store } = h.app.services;
-    const write = (id: string) => ({
-      type: 'card_refund' as const,
-      currency: 'USD',
-      postings: [
-        { account: customerCredit(customer.id, 'USD'), amountMinor: -100 },
-        { account: platform('refunds_in_transit', 'USD'), amountMinor: 100 },
-      ],
-      actor: 'test',
-      cause: { type: 'test', id },
-      createdAt: new Date(),
-    });
+    const write = (id: string) => fromCreditTo(customer.id, 'card_refund', platform('refunds_in_transit', 'USD'), 100, id);
     const rename = (name: string) => sql`update customers set name = ${name} where id = ${customer.id} returning 1`;
     // Met: the claim's row and the money move together, committed with what follows.
     await store.transaction(async (trx) => {
