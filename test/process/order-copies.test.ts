@@ -10,9 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { buildHttpApp, type HttpServer } from '../../src/http/app.js';
 import { OrderCopies, assertCopyCurrent, type OrderCopy } from '../../src/services/orders/order-copies.js';
-import { runAgain, transactionAttempt } from '../../src/store/db.js';
+import { sql } from 'kysely';
+import { openStore, runAgain, transactionAttempt } from '../../src/store/db.js';
+import { TEST_DB, databaseUrl } from '../helpers/db.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { DAY, advance, book, parties } from '../helpers/booking.js';
+import { DAY, advance, book, isoIn, now, parties } from '../helpers/booking.js';
 
 let h: Harness;
 /** A second server on the same database, with copies of its own. */
@@ -144,6 +146,46 @@ describe('order copies', () => {
     expect(late.body.error.code, JSON.stringify(late.body)).toBe('invalid_state_transition'); // the stored state's refusal, not the copy's
     expect((await h.get(`/v1/orders/${lapsing.id}`)).body.state).toBe('cancelled');
     expect((await h.check()).ok).toBe(true);
+  }));
+
+  it.skipIf(TEST_DB !== 'postgres')('answer a refusal worked out from a copy only once the copy is confirmed: a lock timeout while confirming answers as a read would', () => unverified(async () => {
+    // A server whose connections give up waiting for a lock after 300 ms, and another session holding the order's lock.
+    const db = h.app.services.store.db;
+    const name = (await sql<{ n: string }>`select current_database() as n`.execute(db)).rows[0]!.n;
+    await sql.raw(`alter database ${name} set lock_timeout = '300ms'`).execute(db);
+    const store = await openStore({ url: databaseUrl(process.env.SETTLE_TEST_POSTGRES_URL as string, name) });
+    const app = await createApp(store, { mode: 'sandbox' });
+    const http = await buildHttpApp(app, { logger: false });
+    try {
+      await http.ready();
+      const post = async (path: string, body: unknown, key: string, idem = randomUUID()) => {
+        const res = await http.inject({ method: 'POST', url: path, headers: { authorization: `Bearer ${key}`, 'idempotency-key': idem, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+        return { status: res.statusCode, body: JSON.parse(res.body) };
+      };
+      const p = await parties(h);
+      const base = await now(h);
+      const lines = [{ description: 'Session', quantity: 1, unitAmount: 10_000, startsAt: isoIn(base, 6 * DAY), endsAt: isoIn(base, 6 * DAY + 3600) }];
+      const order = (await post('/v1/orders', { process: 'booking', customerId: p.customer.id, providerId: p.provider.id, currency: 'USD', lines }, p.customer.key)).body;
+      expect(order.state).toBe('confirmation'); // that server has a copy now
+      const idem = randomUUID();
+      const answered = await db.connection().execute(async (holder) => {
+        await sql`begin`.execute(holder);
+        await sql`select 1 from orders where id = ${order.id} for update`.execute(holder);
+        // Paying in confirmation is refused from the copy before any statement; confirming the copy waits, then times out.
+        const r = await post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }, p.customer.key, idem);
+        await sql`rollback`.execute(holder);
+        return r;
+      });
+      expect(answered.status, JSON.stringify(answered.body)).toBe(500);
+      // Retried with the same key once the lock is free: the refusal, now confirmed.
+      const again = await post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }, p.customer.key, idem);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('invalid_state_transition');
+    } finally {
+      await http.close();
+      await store.close();
+      await sql.raw(`alter database ${name} reset lock_timeout`).execute(db);
+    }
   }));
 
   it('pay from credit on a copy without checking the credit first; when it falls short the payment runs again the long way', async () => {
