@@ -6,7 +6,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { afterCommit, type Db, type Trx } from '../store/db.js';
 import { refusedCode } from '../store/refuse.js';
 import { deferredMark } from '../store/pipeline-marks.js';
-import { ruleRefused, type SettleError } from '../domain/errors.js';
+import { ruleRefused, SettleError } from '../domain/errors.js';
 import { MAX_AMOUNT_MINOR } from '../domain/money.js';
 import { newId } from '../domain/ids.js';
 import { ACCOUNT_POLICIES, accountId, type AccountRef } from './accounts.js';
@@ -309,12 +309,22 @@ export function balanceRefusal(code: string): SettleError | null {
   return m[1] === 'limit' ? limitRefusal(m[2] as string) : shortRefusal(m[2] || null);
 }
 
+/** Whether `err` is a balance refusal: decoded already (ledger.post threw it) or as raised (a deferred write's, surfacing elsewhere). */
+export function isBalanceRefusal(err: unknown): boolean {
+  if (err instanceof SettleError) return err.code === LIMIT_EXCEEDED || err.code === INSUFFICIENT_FUNDS;
+  const code = refusedCode(err);
+  return code !== null && balanceRefusal(code) !== null;
+}
+
+const LIMIT_EXCEEDED = 'balance_limit_exceeded';
+const INSUFFICIENT_FUNDS = 'insufficient_funds';
+
 function limitRefusal(accountId: string): SettleError {
-  return ruleRefused('balance_limit_exceeded', `This would take a balance beyond ${MAX_AMOUNT_MINOR} minor units; nothing was changed.`, { accountId });
+  return ruleRefused(LIMIT_EXCEEDED, `This would take a balance beyond ${MAX_AMOUNT_MINOR} minor units; nothing was changed.`, { accountId });
 }
 
 function shortRefusal(accountId: string | null): SettleError {
-  return ruleRefused('insufficient_funds', 'The account balance is too low for this; nothing was changed.', { accountId });
+  return ruleRefused(INSUFFICIENT_FUNDS, 'The account balance is too low for this; nothing was changed.', { accountId });
 }
 
 /** Why a ledger write was refused (only computed on the failure path). */

@@ -55,7 +55,8 @@ function toSafeNumber(text: string): number {
 }
 const INT8 = 20;
 const NUMERIC = 1700;
-const RETRYABLE_CODES = new Set(['40001', '40P01']); // serialization failure, deadlock
+const SERIALIZATION_FAILURE = '40001';
+const RETRYABLE_CODES = new Set([SERIALIZATION_FAILURE, '40P01']); // and deadlock
 const MAX_TX_ATTEMPTS = 5;
 
 /**
@@ -179,7 +180,10 @@ export function runAgain(reason: string): Error {
   return Object.assign(new Error(`run the transaction again: ${reason}`), { code: SERIALIZATION_FAILURE });
 }
 
-const SERIALIZATION_FAILURE = '40001';
+/** A serialization failure (PostgreSQL's, or runAgain's): store.transaction runs the transaction again. */
+export function isSerializationFailure(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === SERIALIZATION_FAILURE;
+}
 
 /** Runs `fn` (a transaction, or a statement that is its own) again on deadlock or serialization failure. */
 export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {

@@ -16,10 +16,9 @@ import {
   type ConditionName,
   type ProcessActor,
 } from '../../domain/process/index.js';
-import { afterCommit, runAgain, transactionAttempt, type Trx } from '../../store/db.js';
-import { refusedCode } from '../../store/refuse.js';
+import { afterCommit, isSerializationFailure, runAgain, transactionAttempt, type Trx } from '../../store/db.js';
 import { AFTER_LAST_STATEMENT } from '../../store/pipeline-marks.js';
-import { balanceRefusal } from '../../ledger/ledger.js';
+import { isBalanceRefusal } from '../../ledger/ledger.js';
 import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
@@ -88,7 +87,7 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
       throw runAgain('a payment from credit without a check first was refused');
     }
     if (!taken) throw err;
-    const stale = (err as { code?: string }).code === SERIALIZATION_FAILURE ? err : await staleCopy(trx);
+    const stale = isSerializationFailure(err) ? err : await staleCopy(trx);
     if (stale) deps.orderCopies.counts.stale++;
     throw stale ?? err;
   }
@@ -97,9 +96,10 @@ export async function runTransition(deps: TransitionDeps, trx: Trx, req: Transit
 /**
  * A refusal worked out from a copy (wrong state, a rule) may come before any statement went
  * out, and with it the copy's deferred check: it is the answer only if the copy was current.
- * Sends the check now: the serialization failure it raises for a stale copy (the transaction
- * then runs again on the stored order) or any other error that left it unconfirmed, or null. If a statement already failed, the check went out ahead of it
- * and passed (else that failure would be the check's): nothing more to learn.
+ * Sends the check now, and gives the serialization failure it raises for a stale copy (the
+ * transaction then runs again on the stored order), any other error that left the copy
+ * unconfirmed, or null. If a statement already failed, the check went out ahead of it and
+ * passed (else that failure would be the check's): nothing more to learn.
  */
 async function staleCopy(trx: Trx): Promise<unknown> {
   try {
@@ -117,19 +117,10 @@ async function staleCopy(trx: Trx): Promise<unknown> {
 
 const IN_FAILED_TRANSACTION = '25P02';
 
-const SERIALIZATION_FAILURE = '40001';
-
 /** What runTransition needs to know of a transition while it runs. */
 interface Running {
   fromCopy: boolean;
   ctx?: TransitionContext;
-}
-
-/** A ledger write refused for a balance: decoded already (PGlite, at once) or as raised (PostgreSQL, deferred). */
-function isBalanceRefusal(err: unknown): boolean {
-  if (err instanceof SettleError) return err.code === 'insufficient_funds' || err.code === 'balance_limit_exceeded';
-  const code = refusedCode(err);
-  return code !== null && balanceRefusal(code) !== null;
 }
 
 /** The order under its lock: given, from the copy (its version checked), or read. */
@@ -208,7 +199,7 @@ async function transitionOn(
   if (req.defer) req.defer.push(write);
   else {
     const version = await writeTransitions(trx, [write], req.respond?.companion(ctx) ?? null, { last: req.respond?.last ?? false });
-    if (req.respond && version && ctx.extras) keepCopy(deps, trx, ctx, version, ctx.extras);
+    if (req.respond && version) keepCopy(deps, trx, ctx, version);
   }
   return ctx;
 }
@@ -219,8 +210,9 @@ async function transitionOn(
  * or the order has ended (a review may still come, but rarely soon: a copy of every closed
  * order would only keep memory busy).
  */
-function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string, extras: OrderExtras): void {
-  if (ctx.dryRun) return;
+function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string): void {
+  const extras = ctx.extras;
+  if (ctx.dryRun || !extras) return;
   const { order, lines, payments, deadline } = ctx.rec;
   afterCommit(trx, () => {
     if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) return deps.orderCopies.drop(order.id);
