@@ -6,7 +6,7 @@
 // Per flow it also reports the CPU of the server (and of PostgreSQL's backends) and,
 // from a separate run with bench/sql-hook.ts loaded into the server, the SQL statements
 // the server sent (`--no-sql` skips that run).
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +33,9 @@ function profiling(label: string): { nodeArgs: string[]; summary: () => unknown 
     summary: () => {
       const files = readdirSync(dir);
       const out = files.length ? summarizeProfile(path.join(dir, files[0] as string)) : null;
+      // SETTLE_BENCH_KEEP_PROF=DIR keeps the raw profile (open it in Chrome DevTools).
+      const keep = process.env.SETTLE_BENCH_KEEP_PROF;
+      if (keep && files.length) cpSync(path.join(dir, files[0] as string), path.join(keep, `${label}.cpuprofile`));
       rmSync(dir, { recursive: true, force: true });
       return out;
     },
@@ -40,6 +43,10 @@ function profiling(label: string): { nodeArgs: string[]; summary: () => unknown 
 }
 const CLIENTS = 16;
 const SECONDS = quick ? 3 : 15;
+// Each flow runs unmeasured first, so the figures are the server's steady state: until then
+// V8 is still compiling the hot paths (measured: ~5 s of a fresh server's CPU went to its
+// optimizing compiler in a 15 s run, and it was still ~15 % of the CPU 6–14 s in).
+const WARMUP_SECONDS = Number(process.env.SETTLE_BENCH_WARMUP_S ?? (quick ? 0.5 : 5));
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
 
 type Step = { method: 'POST'; path: string; body: unknown };
@@ -83,15 +90,20 @@ async function run(c: Client, shape: RunShape, flow: (client: number, n: number)
   return { latencies, flows, errors };
 }
 
-type Cpu = () => { server: number; postgres: number };
+type Cpu = () => { server: number; postgres: number; client: number };
 
 /** CPU ms used so far by the server and (on PostgreSQL) its backends. */
 function cpuOf(pid: number, dbName: string | null): Cpu {
-  return () => ({ server: cpuMs(pid) ?? 0, postgres: dbName ? postgresBackendsCpuMs(dbName) : 0 });
+  return () => {
+    const own = process.cpuUsage();
+    return { server: cpuMs(pid) ?? 0, postgres: dbName ? postgresBackendsCpuMs(dbName) : 0, client: (own.user + own.system) / 1000 };
+  };
 }
 
-function perFlow(a: { server: number; postgres: number }, b: { server: number; postgres: number }, flows: number) {
-  return { serverMs: +((b.server - a.server) / flows).toFixed(2), postgresMs: +((b.postgres - a.postgres) / flows).toFixed(2) };
+/** CPU per flow; `benchClientMs` is this load generator's own, which shares the machine's two cores. */
+function perFlow(a: ReturnType<Cpu>, b: ReturnType<Cpu>, flows: number) {
+  const ms = (x: number, y: number) => +((y - x) / flows).toFixed(2);
+  return { serverMs: ms(a.server, b.server), postgresMs: ms(a.postgres, b.postgres), benchClientMs: ms(a.client, b.client) };
 }
 
 async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIENTS, seconds: SECONDS }) {
@@ -118,15 +130,6 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
       yield { method: 'POST', path: step, body: {} };
     }
   };
-  await shape.mark?.('start');
-  const cpu0 = cpu();
-  const t0 = performance.now();
-  const life = onlyFlow === 'cancel' ? { flows: 0, errors: 0 } : await run(c, shape, lifecycle);
-  const lifeSeconds = (performance.now() - t0) / 1000;
-  const cpu1 = cpu();
-  await shape.mark?.('lifecycle');
-  const lifeCalls = summarize([...calls].sort((a, b) => a - b));
-  calls.length = 0;
   const day = 86_400_000;
   const cancelFlow = async function* (client: number, n: number): AsyncGenerator<Step> {
     const base = Date.now() + 3 * day;
@@ -144,6 +147,18 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
     await call(`/v1/orders/${order.id}/cancel`, { reason: 'bench', refundDestination: 'card' });
     yield { method: 'POST', path: 'done', body: {} };
   };
+  if (onlyFlow !== 'cancel') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, lifecycle);
+  if (onlyFlow !== 'lifecycle') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, cancelFlow);
+  calls.length = 0;
+  await shape.mark?.('start');
+  const cpu0 = cpu();
+  const t0 = performance.now();
+  const life = onlyFlow === 'cancel' ? { flows: 0, errors: 0 } : await run(c, shape, lifecycle);
+  const lifeSeconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpu();
+  await shape.mark?.('lifecycle');
+  const lifeCalls = summarize([...calls].sort((a, b) => a - b));
+  calls.length = 0;
   const cpu2 = cpu();
   const t1 = performance.now();
   const cancel = onlyFlow === 'lifecycle' ? { flows: 0, errors: 0 } : await run(c, shape, cancelFlow);
@@ -158,7 +173,7 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
   };
 }
 
-const out: Record<string, unknown> = { clients: CLIENTS, secondsEach: SECONDS, targets: { lifecyclePostgres: 250, lifecyclePglite: 120, cancelFlowPostgres: 160 } };
+const out: Record<string, unknown> = { clients: CLIENTS, secondsEach: SECONDS, warmupSecondsEach: WARMUP_SECONDS, targets: { lifecyclePostgres: 250, lifecyclePglite: 120, cancelFlowPostgres: 160 } };
 if (!skipPostgres && (await postgresReachable())) {
   const db = await createDatabase('lifecycle');
   const prof = profiling('pg');
