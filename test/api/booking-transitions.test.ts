@@ -40,6 +40,7 @@ type Variant =
   | 'execution_proposal'
   | 'execution_started'
   | 'execution_started_proposal'
+  | 'execution_all_started'
   | 'execution_confirmation'
   | 'claim'
   | 'closed'
@@ -51,6 +52,7 @@ const STATE_OF: Record<Variant, string> = {
   execution_proposal: 'execution',
   execution_started: 'execution',
   execution_started_proposal: 'execution',
+  execution_all_started: 'execution',
   execution_confirmation: 'execution_confirmation',
   claim: 'claim',
   closed: 'closed',
@@ -59,9 +61,14 @@ const STATE_OF: Record<Variant, string> = {
 const VARIANTS = Object.keys(STATE_OF) as Variant[];
 /** One variant per state: the plain one. */
 const PRIMARY = VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => STATE_OF[w] === STATE_OF[v]) === i);
-const VARIANT_GUARDS: ReadonlySet<GuardName> = new Set(['before_start', 'after_start', 'lines_before_start', 'has_pending_proposal']);
+const VARIANT_GUARDS: ReadonlySet<GuardName> = new Set(['before_start', 'after_start', 'open_lines_started', 'lines_before_start', 'has_pending_proposal']);
 /** Variants whose service has started: built before the clock passes their start. */
-const STARTED: ReadonlySet<Variant> = new Set(['execution_started', 'execution_started_proposal', 'execution_confirmation', 'claim', 'closed']);
+const STARTED: ReadonlySet<Variant> = new Set(['execution_started', 'execution_started_proposal', 'execution_all_started', 'execution_confirmation', 'claim', 'closed']);
+/**
+ * Started variants whose second line has started too (it starts half an hour after the first,
+ * not a day): only these can be marked done. In the other started ones the second line is ahead.
+ */
+const ALL_STARTED: ReadonlySet<Variant> = new Set(['execution_all_started', 'execution_confirmation', 'claim', 'closed']);
 const WITH_PROPOSAL: ReadonlySet<Variant> = new Set(['execution_proposal', 'execution_started_proposal']);
 
 interface Fixture {
@@ -142,7 +149,7 @@ function guardOutcome(t: TransitionDef, role: ProcessActor, v: Variant): Outcome
     case 'decline_proposal':
       return proposal ? OK : refused(409, 'no_pending_proposal');
     case 'mark_done':
-      return started ? OK : refused(409, 'service_not_started');
+      return ALL_STARTED.has(v) ? OK : refused(409, 'service_not_started');
     default:
       return OK;
   }
@@ -162,15 +169,15 @@ function expected(t: TransitionDef, who: Who, v: Variant): Outcome {
 // Building fixtures: everything whose service must have started is prepared first (start
 // in one hour), the clock moves past that start once, and then the rest is built with a
 // start days ahead, so no deadline falls while the table runs.
-async function createBooking(startsInSeconds: number, policies?: Record<string, unknown>): Promise<{ id: string; lineIds: string[] }> {
+async function createBooking(startsInSeconds: number, policies?: Record<string, unknown>, apartSeconds = DAY): Promise<{ id: string; lineIds: string[] }> {
   if (policies) expect((await h.patch('/v1/settings', policies)).status).toBe(200);
   const base = await now(h);
   const lines = [0, 1].map((i) => ({
     description: `Session ${i + 1}`,
     quantity: 1,
     unitAmount: 10_000,
-    startsAt: isoIn(base, startsInSeconds + i * DAY),
-    endsAt: isoIn(base, startsInSeconds + i * DAY + HOUR),
+    startsAt: isoIn(base, startsInSeconds + i * apartSeconds),
+    endsAt: isoIn(base, startsInSeconds + i * apartSeconds + HOUR),
   }));
   const r = await h.post(
     '/v1/orders',
@@ -189,7 +196,7 @@ async function ok(r: Promise<Res> | Res, what: string): Promise<Res> {
 
 /** Steps before the clock passes the start. `prerefund` puts 500 back into the customer's account. */
 async function prepare(v: Variant, opts: { prerefund?: boolean } = {}): Promise<Fixture> {
-  const order = await createBooking(STARTED.has(v) ? HOUR : 3 * DAY);
+  const order = ALL_STARTED.has(v) ? await createBooking(HOUR / 2, undefined, HOUR / 2) : await createBooking(STARTED.has(v) ? HOUR : 3 * DAY);
   const o: Fixture = { id: order.id, variant: v, lineIds: order.lineIds, cardPaymentId: null };
   if (v === 'confirmation') return o;
   await ok(h.post(`/v1/orders/${o.id}/confirm`, {}, { key: keys.provider.key }), 'confirm');
@@ -432,7 +439,8 @@ describe('guard refusals', () => {
   const GUARD_SCENARIOS: Record<GuardName, string> = {
     actor_is_awaited: 'confirm by the party that is not awaited → 409 not_awaited',
     before_start: 'cancel / propose / accept after the start → 409 service_started',
-    after_start: 'mark done before the start → 409 service_not_started',
+    after_start: '(booking 1.0.0 only: mark done before the first start → 409 service_not_started)',
+    open_lines_started: 'mark done while a line is still ahead → 409 service_not_started naming it; cancel it, and then it can',
     lines_selectable: 'cancel an unknown line → 404, an already cancelled one → 409 line_not_open',
     lines_before_start: 'cancel or edit a line that started → 409 service_started; a later line of the same order still can',
     has_open_lines: '(direct process only)',
@@ -464,10 +472,18 @@ describe('guard refusals', () => {
     await refusedWith(h.patch(`/v1/orders/${o.id}/lines/${o.lineIds[0]}`, { participantName: 'X' }, { key: keys.customer.key }), 409, 'service_started');
     const edited = await h.patch(`/v1/orders/${o.id}/lines/${o.lineIds[1]}`, { participantName: 'Second Guest' }, { key: keys.customer.key });
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    // open_lines_started: not done while the second session is still ahead (it would be paid
+    // out undelivered, and the customer could no longer cancel it).
+    const early = await h.post(`/v1/orders/${o.id}/mark-done`, {}, { key: keys.provider.key });
+    expect([early.status, early.body.error?.code, early.body.error?.lineId], JSON.stringify(early.body)).toEqual([409, 'service_not_started', o.lineIds[1]]);
     const cancelled = await h.post(`/v1/orders/${o.id}/cancel`, { lineIds: [o.lineIds[1]], reason: 'Only day one' }, { key: keys.provider.key });
     expect(cancelled.body).toMatchObject({ state: 'execution', amounts: { refunded: 10_000 } });
     expect(cancelled.body.lines.map((l: { status: string }) => l.status)).toEqual(['open', 'cancelled']);
     await refusedWith(h.post(`/v1/orders/${o.id}/cancel`, { lineIds: [o.lineIds[1]] }, { key: keys.provider.key }), 409, 'line_not_open');
+    // Every open line has started now: it can be marked done, and only the open line is.
+    const done = await ok(h.post(`/v1/orders/${o.id}/mark-done`, {}, { key: keys.provider.key }), 'mark-done');
+    expect(done.body.state).toBe('execution_confirmation');
+    expect(done.body.lines.map((l: { status: string }) => l.status)).toEqual(['done', 'cancelled']);
   });
 
   it('customer_may_cancel / customer_may_edit follow the policies the order was created under', async () => {

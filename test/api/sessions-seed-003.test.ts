@@ -148,3 +148,32 @@ describe('seed 003: customers edit, cancel and get refunds for their sessions on
     expect(e.status).toBe(409);
   });
 });
+
+describe('seed 003: a booking of several sessions is done when its last session has begun', () => {
+  // Last in the file: it moves the test clock two days on.
+  it('marking done waits for every open session (booking 1.1.0); orders created under 1.0.0 keep their rule', async () => {
+    const current = await bookedSessions();
+    const legacy = await bookedSessions();
+    expect(current.order.processVersion).toBe('1.1.0');
+    await h.app.services.store.db.updateTable('orders').set({ process_version: '1.0.0' }).where('id', '=', legacy.order.id).execute();
+    await advance(h, 2 * DAY + 60); // the first session has begun, the next two are a week and two ahead
+
+    const early = await h.post(`/v1/orders/${current.order.id}/mark-done`, {}, { key: current.provider.key });
+    expect([early.status, early.body.error?.code, early.body.error?.lineId], JSON.stringify(early.body)).toEqual([409, 'service_not_started', current.order.lines[2].id]);
+    // So the sessions still ahead stay the customer's to cancel, with their refund.
+    const [, second, third] = current.order.lines;
+    const cancelled = await h.post(`/v1/orders/${current.order.id}/cancel`, { lineIds: [second.id, third.id], reason: 'Moving away' }, { key: current.customer.key });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body.amounts).toMatchObject({ paid: 27_000, refunded: 18_000 });
+    const done = await h.post(`/v1/orders/${current.order.id}/mark-done`, {}, { key: current.provider.key });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    expect(done.body.lines.map((l: { status: string }) => l.status)).toEqual(['done', 'cancelled', 'cancelled']);
+
+    // 1.0.0 allowed it after the first start and completed every open line.
+    const old = await h.post(`/v1/orders/${legacy.order.id}/mark-done`, {}, { key: legacy.provider.key });
+    expect(old.status, JSON.stringify(old.body)).toBe(200);
+    expect(old.body).toMatchObject({ processVersion: '1.0.0', state: 'execution_confirmation' });
+    expect(old.body.lines.map((l: { status: string }) => l.status)).toEqual(['done', 'done', 'done']);
+    expect((await h.check()).problems).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@ import {
   GUARDS,
   START,
   bookingProcess,
+  bookingProcessV1_0,
   directProcess,
   formatTimeExpr,
   getProcess,
@@ -24,6 +25,7 @@ const transition = (process: { transitions: readonly TransitionDef[] }, name: st
 describe('bookingProcess', () => {
   it('is valid and versioned', () => {
     expect(validateProcess(bookingProcess)).toEqual([]);
+    expect(validateProcess(bookingProcessV1_0)).toEqual([]);
     expect(bookingProcess.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
@@ -71,7 +73,11 @@ describe('bookingProcess', () => {
   it('guards the rules of the SPEC', () => {
     expect(transition(bookingProcess, 'cancel').from).toEqual(['confirmation', 'payment', 'execution']);
     expect(transition(bookingProcess, 'cancel').guards).toContain('before_start');
-    expect(transition(bookingProcess, 'mark_done').guards).toEqual(['after_start']);
+    // 1.1.0: every open line must have started (1.0.0, kept for its orders: the order's first start).
+    expect(transition(bookingProcess, 'mark_done').guards).toEqual(['open_lines_started']);
+    expect(transition(bookingProcessV1_0, 'mark_done').guards).toEqual(['after_start']);
+    expect(getProcess('booking', '1.0.0')).toBe(bookingProcessV1_0);
+    expect(getProcess('booking')).toBe(bookingProcess);
     expect(transition(bookingProcess, 'propose').guards).toEqual(['before_start', 'price_not_increased']);
     expect(transition(bookingProcess, 'edit_line').guards).toContain('customer_may_edit');
     expect(transition(bookingProcess, 'review').guards).toEqual(['not_reviewed']);
@@ -180,7 +186,7 @@ describe('toMermaid', () => {
     );
     expect(toMermaid(bookingProcess, { policies: null })).toContain('at min(enteredState + paymentWindowHours, startsAt)');
     expect(toMermaid(bookingProcess, { guards: true })).toContain(
-      '  execution --> execution_confirmation : mark_done [provider, operator] if after_start',
+      '  execution --> execution_confirmation : mark_done [provider, operator] if open_lines_started',
     );
     expect(toMermaid(directProcess, { descriptions: false })).not.toMatch(/^ {2}delivery : /m);
   });

@@ -113,7 +113,7 @@ describe('requireTransition throws the API error', () => {
     expect(refusal('cancelled', 'confirm', 'customer')).toMatchObject({
       status: 409,
       code: 'invalid_state_transition',
-      details: { process: 'booking', version: '1.0.0', state: 'cancelled', transition: 'confirm', actor: 'customer' },
+      details: { process: 'booking', version: bookingProcess.version, state: 'cancelled', transition: 'confirm', actor: 'customer' },
     });
     expect(refusal('limbo', 'confirm', 'customer')).toMatchObject({ status: 500, code: 'unknown_state' });
   });

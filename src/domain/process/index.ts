@@ -1,6 +1,6 @@
 // The processes Settle runs, by name and version. An order stores both, so when a process
 // changes, the new version is added here and orders created under the old one keep it.
-import { bookingProcess } from './booking.js';
+import { bookingProcess, bookingProcessV1_0 } from './booking.js';
 import { directProcess } from './direct.js';
 import type { ProcessDefinition } from './types.js';
 
@@ -10,14 +10,14 @@ export * from './types.js';
 export * from './validate.js';
 export * from './engine.js';
 export { toMermaid, type MermaidOptions } from './mermaid.js';
-export { bookingProcess, type BookingProcess } from './booking.js';
+export { bookingProcess, bookingProcessV1_0, type BookingProcess } from './booking.js';
 export { directProcess, type DirectProcess } from './direct.js';
 
 /** The version new orders get, per process name. */
 export const CURRENT_PROCESSES = { booking: bookingProcess, direct: directProcess } as const;
 export type ProcessName = keyof typeof CURRENT_PROCESSES;
 
-const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, directProcess];
+const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, bookingProcessV1_0, directProcess];
 
 export const isProcessName = (name: string): name is ProcessName => Object.hasOwn(CURRENT_PROCESSES, name);
 

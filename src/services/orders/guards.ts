@@ -32,6 +32,22 @@ export const GUARD_IMPLEMENTATIONS: Record<GuardName, (ctx: TransitionContext) =
       throw conflict('service_not_started', `The service starts at ${startsAt.toISOString()}; it can be marked done only once it has started.`);
     }
   },
+  open_lines_started(ctx) {
+    // Marking done completes every open line: a session still ahead would be paid out
+    // undelivered and could no longer be cancelled. The latest start is the one to wait for.
+    let waitFor: { id: string; startsAt: Date } | null = null;
+    for (const line of ctx.rec.lines) {
+      const startsAt = line.status === 'open' ? startsAtOf(ctx, line) : null;
+      if (startsAt && ctx.now.getTime() < startsAt.getTime() && (!waitFor || startsAt.getTime() > waitFor.startsAt.getTime())) waitFor = { id: line.id, startsAt };
+    }
+    if (waitFor) {
+      const at = waitFor.startsAt.toISOString();
+      throw conflict('service_not_started', `Line ${waitFor.id} starts at ${at}; the order can be marked done once every open line has started (cancel the lines that will not take place).`, {
+        lineId: waitFor.id,
+        startsAt: at,
+      });
+    }
+  },
   lines_selectable(ctx) {
     const ids = ctx.params.lineIds ?? [];
     if (ids.length === 0) throw new SettleError(400, 'invalid_request_error', 'parameter_missing', 'Name at least one line (lineIds).', { param: 'lineIds' });
