@@ -133,4 +133,44 @@ describe('seed 003: customers edit and cancel their sessions online', () => {
     await context.close();
     await ok(web.api.patch('/v1/settings', { allowCustomerEdits: true }));
   });
+
+  it('the studio marks a course done only once its last session has begun, cancelling one that will not take place', async () => {
+    const studio = await providerWithLogin(web, { name: 'Kiln Works', email: 'kiln@example.com' });
+    const base = (await ok(web.api.get('/v1/test/clock'))).now;
+    const slots = [1, 8].map((d) => ({ startsAt: isoIn(base, d * DAY), endsAt: isoIn(base, d * DAY + HOUR), capacity: 6 }));
+    const service = await ok(web.api.post('/v1/services', { name: 'Glazing course', providerId: studio.id, unitAmount: 7_000, currency: 'USD', slots }));
+    const lee = await customerWithLogin(web, { name: 'Lee Glaze', email: 'lee@example.com', credit: 14_000 });
+    const order = await ok(
+      web.api.post('/v1/orders', {
+        process: 'booking',
+        customerId: lee.id,
+        providerId: studio.id,
+        currency: 'USD',
+        onBehalfOf: 'customer',
+        lines: service.slots.map((slot: { id: string }) => ({ slotId: slot.id, quantity: 1, participantName: 'Lee' })),
+      }),
+    );
+    await ok(web.api.post(`/v1/orders/${order.id}/confirm`, {}));
+    await ok(web.api.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }));
+    await clockAdvance(web, DAY + HOUR / 2); // the first session is under way, the second a week ahead
+
+    const { page, context } = await newPage(web);
+    await login(page, studio.email, studio.password);
+    await page.goto(`/provider/orders/${order.id}`);
+    await page.getByTestId('done-later').getByText('You can mark this order done once every session has started').waitFor();
+    await expect(page.getByRole('button', { name: 'Done', exact: true }).count()).resolves.toBe(0);
+    // The second session will not take place: the studio cancels it (full refund: a provider cancels).
+    await page.getByRole('button', { name: 'Cancel "Glazing course"' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel "Glazing course"' });
+    await dialog.getByLabel('Reason (required)').fill('Kiln repair that week');
+    await dialog.getByRole('button', { name: 'Confirm cancellation' }).click();
+    await expectFeedback(page, /cancelled\. Refund: \$70\.00\./);
+    await page.getByRole('button', { name: 'Done', exact: true }).click();
+    await expectFeedback(page, 'Marked done. The customer is asked to confirm.');
+    const done = await ok(web.api.get(`/v1/orders/${order.id}`));
+    expect(done).toMatchObject({ state: 'execution_confirmation', amounts: { paid: 14_000, refunded: 7_000 } });
+    expect(done.lines.map((l: { status: string }) => l.status)).toEqual(['done', 'cancelled']);
+    expect(pageErrors(page)).toEqual([]);
+    await context.close();
+  });
 });

@@ -19,7 +19,7 @@ export const GUARDS = {
   after_start: "The order's service has started: now >= startsAt. Orders without a start pass.",
   open_lines_started: "Every open line has started: now >= the line's startsAt (the order's for an untimed line). Lines and orders without a start pass.",
   lines_selectable: 'Every selected line exists on the order and is open, and at least one is selected.',
-  lines_before_start: "Every selected line's own start is still ahead (now < line.startsAt); untimed lines pass.",
+  lines_before_start: "Every selected line's own start is still ahead (now < line.startsAt; the order's start for an untimed line). Lines and orders without a start pass.",
   has_open_lines: 'At least one line is open (for "cancel all undone lines").',
   customer_may_cancel:
     'A customer cancelling a paid order (or some of its lines) needs policies.allowCustomerCancellation; other actors pass.',

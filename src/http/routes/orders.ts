@@ -88,7 +88,7 @@ const TRANSITIONS: { path: string; transition: string | ((body: Record<string, u
     ),
     summary: 'Pay: account credit first if asked, the rest by card. A declined card changes nothing.',
   },
-  { path: 'mark-done', transition: 'mark_done', body: Empty, summary: 'Provider marks the service done (once it has started).' },
+  { path: 'mark-done', transition: 'mark_done', body: Empty, summary: 'Provider marks the service done: once every open line has started (orders created under booking 1.0.0: once the first has); otherwise 409 service_not_started with the lineId to wait for.' },
   { path: 'confirm-execution', transition: 'confirm_execution', body: Empty, summary: 'Customer confirms the service was provided; the order closes.' },
   { path: 'claims', transition: 'open_claim', body: Type.Object({ reason: Reason }, { additionalProperties: false }), summary: 'Customer opens a claim.' },
   {

@@ -126,6 +126,8 @@ export interface Order {
   id: string;
   number: string;
   process: 'booking' | 'direct' | string;
+  /** The version of the process the order runs (kept from its creation). */
+  processVersion: string;
   state: string;
   awaiting: string | null;
   deadline: { at: string; action: string } | null;

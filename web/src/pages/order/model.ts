@@ -52,6 +52,24 @@ export function openLines(order: Order): Line[] {
   return order.lines.filter((l) => l.status === 'open');
 }
 
+/** Open lines whose own start (the order's, for an untimed line) is still ahead. */
+export function openLinesAhead(order: Order, nowMs: number): Line[] {
+  return openLines(order).filter((l) => {
+    const startsAt = l.startsAt ?? order.startsAt;
+    return startsAt !== null && Date.parse(startsAt) > nowMs;
+  });
+}
+
+/**
+ * Whether "mark done" passes the start rule of the order's booking version (the server's
+ * guard decides; this only hides a button that would be refused): from 1.1.0 every open
+ * line must have started, under 1.0.0 the order's first start was enough.
+ */
+export function markDoneReady(order: Order, nowMs: number): boolean {
+  if (order.processVersion === '1.0.0') return order.startsAt === null || Date.parse(order.startsAt) <= nowMs;
+  return openLinesAhead(order, nowMs).length === 0;
+}
+
 export const CANCELLABLE_STATES: Record<string, string[]> = {
   booking: ['confirmation', 'payment', 'execution'],
   direct: ['payment', 'delivery'],

@@ -11,7 +11,7 @@ import { Deadline, DefinitionList, Loaded, Page, Section, StateBadge, Time } fro
 import { Amounts } from '../order/Amounts';
 import { CancelDialog, type CancelRequest } from '../order/CancelDialog';
 import { OrderLines } from '../order/OrderLines';
-import { canCancelOrder } from '../order/model';
+import { canCancelOrder, markDoneReady, openLinesAhead } from '../order/model';
 import { EditOrderForm } from './EditOrderForm';
 
 export function ProviderOrder({ id }: { id: string }) {
@@ -28,7 +28,14 @@ export function ProviderOrder({ id }: { id: string }) {
           order.setData(next);
         };
         const post = (path: string, message: string) => () => void act.run(async () => set(await api.post<Order>(`/v1/orders/${o.id}/${path}`, {})), message);
-        const started = o.startsAt ? Date.parse(o.startsAt) <= serverNow() : true;
+        const nowMs = serverNow();
+        const started = o.startsAt ? Date.parse(o.startsAt) <= nowMs : true;
+        // A booking of several sessions is done when its last one has begun (booking 1.1.0).
+        const ahead = o.state === 'execution' && started ? openLinesAhead(o, nowMs) : [];
+        const lastStart = ahead.reduce<string | null>((latest, l) => {
+          const at = l.startsAt ?? o.startsAt;
+          return at && (!latest || Date.parse(at) > Date.parse(latest)) ? at : latest;
+        }, null);
         const confirming = o.state === 'confirmation';
         return (
           <Page title={`Order ${o.number}`} subtitle={<StateBadge state={o.state} />}>
@@ -60,11 +67,18 @@ export function ProviderOrder({ id }: { id: string }) {
                       Edit order (propose a change)
                     </button>
                   ) : null}
-                  {o.state === 'execution' && started ? (
+                  {o.state === 'execution' && markDoneReady(o, nowMs) ? (
                     <button type="button" className="button-primary" disabled={act.pending} onClick={post('mark-done', 'Marked done. The customer is asked to confirm.')}>
                       Done
                     </button>
                   ) : null}
+                  {o.process === 'booking' && o.processVersion !== '1.0.0'
+                    ? ahead.map((l) => (
+                        <button key={l.id} type="button" className="button-danger" onClick={() => setCancel({ lineIds: [l.id], title: `Cancel "${l.description}"` })}>
+                          Cancel "{l.description}"
+                        </button>
+                      ))
+                    : null}
                   {canCancelOrder(o) && !started && o.process === 'booking' ? (
                     <button type="button" className="button-danger" onClick={() => setCancel({ lineIds: null, title: `Cancel order ${o.number}` })}>
                       Cancel order
@@ -73,6 +87,12 @@ export function ProviderOrder({ id }: { id: string }) {
                 </div>
               )}
               <ErrorNote error={act.error} />
+              {ahead.length > 0 && o.processVersion !== '1.0.0' ? (
+                <p className="callout" data-testid="done-later">
+                  You can mark this order done once every session has started: the last one starts <Time iso={lastStart} />. Cancel the sessions that
+                  will not take place.
+                </p>
+              ) : null}
               {o.proposal ? (
                 <p className="callout" data-testid="proposal">
                   Your proposed change (<Time iso={o.proposal.proposedAt} />) is waiting for the customer.
