@@ -63,13 +63,13 @@ interface IdempotencyRecord {
 /** The record's INSERT; it writes nothing if the key is already taken (one place for both paths). */
 function insertRecord(record: IdempotencyRecord, status: number, body: unknown): RawBuilder<unknown> {
   return sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
-    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${JSON.stringify(body)}::jsonb)
+    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${JSON.stringify(body)}::json)
     on conflict (scope, key) do nothing`;
 }
 
 /** The stored response replaced by the one the work after commit gave. */
 function updateRecord(record: IdempotencyRecord, body: unknown, onlyWith: RawBuilder<unknown> | null): RawBuilder<unknown> {
-  return sql`update idempotency_keys set response = ${JSON.stringify(body)}::jsonb
+  return sql`update idempotency_keys set response = ${JSON.stringify(body)}::json
     where scope = ${record.scope} and key = ${record.key} ${onlyWith ? sql`and exists (${onlyWith})` : sql``}`;
 }
 
