@@ -24,7 +24,6 @@ export async function collectPayment(ctx: TransitionContext): Promise<void> {
   if (due <= 0) return;
   const credit = customerCredit(order.customer_id, order.currency);
   // Mostly the credit covers it all: one statement takes it, if it does (see payAllFromCredit).
-  if (ctx.params.useAccountCredit && ctx.fromCopy && !ctx.dryRun) return payAllFromCreditUnchecked(ctx, due);
   if (ctx.params.useAccountCredit && (await payAllFromCredit(ctx, due))) return;
   // Locked so the credit we plan to use cannot be spent elsewhere before we take it.
   const available = ctx.params.useAccountCredit ? await ctx.s.ledger.lockBalance(ctx.trx, credit) : 0;
@@ -77,38 +76,35 @@ const CREDIT_SHORT = new SettleError(402, 'card_error', 'credit_short', 'interna
  * Pays the whole amount from account credit when the credit covers it, in one statement:
  * the guard locks the credit's balance row and checks it before anything is written, so a
  * short balance writes nothing and the caller goes on to split between credit and card.
+ *
+ * On this process's copy of the order (not in a dry run) it does not wait to learn whether
+ * the credit covers it: the write is deferred (it goes out with the transition's own) and a
+ * short balance fails the transaction, which runTransition then runs again the long way (no
+ * copy then, so no shortcut). The copy's check is deferred too, and together they save the
+ * round trip a read-and-decide would cost.
  */
 async function payAllFromCredit(ctx: TransitionContext, due: number): Promise<boolean> {
   const { order } = ctx.rec;
-  const credit = customerCredit(order.customer_id, order.currency);
   const payment = paymentRow(ctx, { method: 'account_credit', amount: due, paymentMethod: null, reference: null });
-  try {
-    await postWith(ctx, payment, creditToEscrow(ctx, due, payment.id), {
-      condition: sql`(select b.balance >= ${due}::int8 from account_balances b where b.account_id = ${accountId(credit)} and b.shard = 0 for update)`,
-      error: () => CREDIT_SHORT,
-    });
-  } catch (err) {
-    if (err === CREDIT_SHORT) return false;
-    throw err;
+  const posting = creditToEscrow(ctx, due, payment.id);
+  if (ctx.fromCopy && !ctx.dryRun) {
+    ctx.againOnBalanceRefusal = true;
+    await postWith(ctx, payment, posting);
+  } else {
+    const credit = customerCredit(order.customer_id, order.currency);
+    try {
+      await postWith(ctx, payment, posting, {
+        condition: sql`(select b.balance >= ${due}::int8 from account_balances b where b.account_id = ${accountId(credit)} and b.shard = 0 for update)`,
+        error: () => CREDIT_SHORT,
+      });
+    } catch (err) {
+      if (err === CREDIT_SHORT) return false;
+      throw err;
+    }
   }
   order.paid += due;
   ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
   return true;
-}
-
-/**
- * The same, without waiting to learn whether the credit covers it: the write is deferred
- * (it goes out with the transition's own) and a short balance fails the transaction, which
- * runTransition then runs again the long way (no copy then, so no shortcut). Taken only for
- * a transition on this process's copy of the order: its check is deferred too, and together
- * they save the round trip a read-and-decide would cost.
- */
-async function payAllFromCreditUnchecked(ctx: TransitionContext, due: number): Promise<void> {
-  const payment = paymentRow(ctx, { method: 'account_credit', amount: due, paymentMethod: null, reference: null });
-  ctx.againOnBalanceRefusal = true;
-  await postWith(ctx, payment, creditToEscrow(ctx, due, payment.id));
-  ctx.rec.order.paid += due;
-  ctx.event.payment = { amount: due, accountCredit: due, card: 0 };
 }
 
 /** The order takes `amountMinor` from the customer's account into its escrow. */
