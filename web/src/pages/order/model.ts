@@ -52,12 +52,27 @@ export function openLines(order: Order): Line[] {
   return order.lines.filter((l) => l.status === 'open');
 }
 
-/** Open lines whose own start (the order's, for an untimed line) is still ahead. */
+/** A line's own start, or the order's for an untimed line. */
+function startOf(order: Order, line: Line): string | null {
+  return line.startsAt ?? order.startsAt;
+}
+
+/** Open lines whose own start is still ahead. */
 export function openLinesAhead(order: Order, nowMs: number): Line[] {
   return openLines(order).filter((l) => {
-    const startsAt = l.startsAt ?? order.startsAt;
+    const startsAt = startOf(order, l);
     return startsAt !== null && Date.parse(startsAt) > nowMs;
   });
+}
+
+/** The latest start among `lines` (null when none has one). */
+export function latestStart(order: Order, lines: Line[]): string | null {
+  let latest: string | null = null;
+  for (const l of lines) {
+    const startsAt = startOf(order, l);
+    if (startsAt && (latest === null || Date.parse(startsAt) > Date.parse(latest))) latest = startsAt;
+  }
+  return latest;
 }
 
 /**

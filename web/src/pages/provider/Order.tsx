@@ -11,7 +11,7 @@ import { Deadline, DefinitionList, Loaded, Page, Section, StateBadge, Time } fro
 import { Amounts } from '../order/Amounts';
 import { CancelDialog, type CancelRequest } from '../order/CancelDialog';
 import { OrderLines } from '../order/OrderLines';
-import { canCancelOrder, markDoneReady, openLinesAhead } from '../order/model';
+import { canCancelOrder, latestStart, markDoneReady, openLinesAhead } from '../order/model';
 import { EditOrderForm } from './EditOrderForm';
 
 export function ProviderOrder({ id }: { id: string }) {
@@ -30,12 +30,8 @@ export function ProviderOrder({ id }: { id: string }) {
         const post = (path: string, message: string) => () => void act.run(async () => set(await api.post<Order>(`/v1/orders/${o.id}/${path}`, {})), message);
         const nowMs = serverNow();
         const started = o.startsAt ? Date.parse(o.startsAt) <= nowMs : true;
-        // A booking of several sessions is done when its last one has begun (booking 1.1.0).
-        const ahead = o.state === 'execution' && started ? openLinesAhead(o, nowMs) : [];
-        const lastStart = ahead.reduce<string | null>((latest, l) => {
-          const at = l.startsAt ?? o.startsAt;
-          return at && (!latest || Date.parse(at) > Date.parse(latest)) ? at : latest;
-        }, null);
+        // Under way, but not to be marked done yet: sessions still ahead (booking 1.1.0).
+        const ahead = o.state === 'execution' && started && !markDoneReady(o, nowMs) ? openLinesAhead(o, nowMs) : [];
         const confirming = o.state === 'confirmation';
         return (
           <Page title={`Order ${o.number}`} subtitle={<StateBadge state={o.state} />}>
@@ -72,13 +68,11 @@ export function ProviderOrder({ id }: { id: string }) {
                       Done
                     </button>
                   ) : null}
-                  {o.process === 'booking' && o.processVersion !== '1.0.0'
-                    ? ahead.map((l) => (
-                        <button key={l.id} type="button" className="button-danger" onClick={() => setCancel({ lineIds: [l.id], title: `Cancel "${l.description}"` })}>
-                          Cancel "{l.description}"
-                        </button>
-                      ))
-                    : null}
+                  {ahead.map((l) => (
+                    <button key={l.id} type="button" className="button-danger" onClick={() => setCancel({ lineIds: [l.id], title: `Cancel "${l.description}"` })}>
+                      Cancel "{l.description}"
+                    </button>
+                  ))}
                   {canCancelOrder(o) && !started && o.process === 'booking' ? (
                     <button type="button" className="button-danger" onClick={() => setCancel({ lineIds: null, title: `Cancel order ${o.number}` })}>
                       Cancel order
@@ -87,9 +81,9 @@ export function ProviderOrder({ id }: { id: string }) {
                 </div>
               )}
               <ErrorNote error={act.error} />
-              {ahead.length > 0 && o.processVersion !== '1.0.0' ? (
+              {ahead.length > 0 ? (
                 <p className="callout" data-testid="done-later">
-                  You can mark this order done once every session has started: the last one starts <Time iso={lastStart} />. Cancel the sessions that
+                  You can mark this order done once every session has started: the last one starts <Time iso={latestStart(o, ahead)} />. Cancel the sessions that
                   will not take place.
                 </p>
               ) : null}
