@@ -14,6 +14,20 @@ beforeAll(async () => {
 });
 afterAll(() => web?.close());
 
+/** The customer's booking of one seat in each slot, for one participant (made through the API, as the customer). */
+function bookSessions(customerId: string, providerId: string, slotIds: string[], participantName: string) {
+  return ok(
+    web.api.post('/v1/orders', {
+      process: 'booking',
+      customerId,
+      providerId,
+      currency: 'USD',
+      onBehalfOf: 'customer',
+      lines: slotIds.map((slotId) => ({ slotId, quantity: 1, participantName })),
+    }),
+  );
+}
+
 describe('seed 003: customers edit and cancel their sessions online', () => {
   it('staff set the policy; the customer edits a session, then cancels two with the refund window', async () => {
     // Staff: Configure → the two options, and the business time zone.
@@ -46,16 +60,7 @@ describe('seed 003: customers edit and cancel their sessions online', () => {
     const slots = [2, 9, 16].map((d) => ({ startsAt: isoIn(T0, d * DAY), endsAt: isoIn(T0, d * DAY + HOUR), capacity: 8 }));
     const service = await ok(web.api.post('/v1/services', { name: 'Pottery class', providerId: studio.id, unitAmount: 9_000, currency: 'USD', slots: [...slots, { startsAt: isoIn(T0, 3 * DAY), endsAt: isoIn(T0, 3 * DAY + HOUR), capacity: 1 }] }));
     const pat = await customerWithLogin(web, { name: 'Pat Potter', email: 'pat@example.com', credit: 30_000 });
-    const order = await ok(
-      web.api.post('/v1/orders', {
-        process: 'booking',
-        customerId: pat.id,
-        providerId: studio.id,
-        currency: 'USD',
-        onBehalfOf: 'customer',
-        lines: slots.map((w) => ({ slotId: service.slots.find((s: any) => s.startsAt === w.startsAt).id, quantity: 1, participantName: 'Maya' })),
-      }),
-    );
+    const order = await bookSessions(pat.id, studio.id, slots.map((w) => service.slots.find((s: any) => s.startsAt === w.startsAt).id), 'Maya');
     await ok(web.api.post(`/v1/orders/${order.id}/confirm`, {}));
 
     // The customer: Transactions and Receipts → View Receipt → pay with account credit.
@@ -121,7 +126,7 @@ describe('seed 003: customers edit and cancel their sessions online', () => {
     const base = (await ok(web.api.get('/v1/test/clock'))).now;
     const service = await ok(web.api.post('/v1/services', { name: 'Wheel basics', providerId: studio.id, unitAmount: 5_000, currency: 'USD', slots: [{ startsAt: isoIn(base, 5 * DAY), endsAt: isoIn(base, 5 * DAY + HOUR), capacity: 4 }] }));
     const kim = await customerWithLogin(web, { name: 'Kim Kiln', email: 'kim@example.com', credit: 5_000 });
-    const order = await ok(web.api.post('/v1/orders', { process: 'booking', customerId: kim.id, providerId: studio.id, currency: 'USD', onBehalfOf: 'customer', lines: [{ slotId: service.slots[0].id, quantity: 1, participantName: 'Kim' }] }));
+    const order = await bookSessions(kim.id, studio.id, [service.slots[0].id], 'Kim');
     await ok(web.api.post(`/v1/orders/${order.id}/confirm`, {}));
     await ok(web.api.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }));
     const { page, context } = await newPage(web);
@@ -140,16 +145,7 @@ describe('seed 003: customers edit and cancel their sessions online', () => {
     const slots = [1, 8].map((d) => ({ startsAt: isoIn(base, d * DAY), endsAt: isoIn(base, d * DAY + HOUR), capacity: 6 }));
     const service = await ok(web.api.post('/v1/services', { name: 'Glazing course', providerId: studio.id, unitAmount: 7_000, currency: 'USD', slots }));
     const lee = await customerWithLogin(web, { name: 'Lee Glaze', email: 'lee@example.com', credit: 14_000 });
-    const order = await ok(
-      web.api.post('/v1/orders', {
-        process: 'booking',
-        customerId: lee.id,
-        providerId: studio.id,
-        currency: 'USD',
-        onBehalfOf: 'customer',
-        lines: service.slots.map((slot: { id: string }) => ({ slotId: slot.id, quantity: 1, participantName: 'Lee' })),
-      }),
-    );
+    const order = await bookSessions(lee.id, studio.id, service.slots.map((slot: { id: string }) => slot.id), 'Lee');
     await ok(web.api.post(`/v1/orders/${order.id}/confirm`, {}));
     await ok(web.api.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true }));
     await clockAdvance(web, DAY + HOUR / 2); // the first session is under way, the second a week ahead
