@@ -149,28 +149,28 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
   };
   if (onlyFlow !== 'cancel') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, lifecycle);
   if (onlyFlow !== 'lifecycle') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, cancelFlow);
-  calls.length = 0;
-  await shape.mark?.('start');
-  const cpu0 = cpu();
-  const t0 = performance.now();
-  const life = onlyFlow === 'cancel' ? { flows: 0, errors: 0 } : await run(c, shape, lifecycle);
-  const lifeSeconds = (performance.now() - t0) / 1000;
-  const cpu1 = cpu();
-  await shape.mark?.('lifecycle');
-  const lifeCalls = summarize([...calls].sort((a, b) => a - b));
-  calls.length = 0;
-  const cpu2 = cpu();
-  const t1 = performance.now();
-  const cancel = onlyFlow === 'lifecycle' ? { flows: 0, errors: 0 } : await run(c, shape, cancelFlow);
-  const cancelSeconds = (performance.now() - t1) / 1000;
-  const cpu3 = cpu();
-  await shape.mark?.('cancelRefundFlow');
-  const cancelCalls = summarize([...calls].sort((a, b) => a - b));
-  c.close();
-  return {
-    lifecycle: { perSecond: +(life.flows / lifeSeconds).toFixed(1), flows: life.flows, errors: life.errors, callLatencyMs: lifeCalls, cpuPerFlow: perFlow(cpu0, cpu1, life.flows) },
-    cancelRefundFlow: { perSecond: +(cancel.flows / cancelSeconds).toFixed(1), flows: cancel.flows, errors: cancel.errors, callLatencyMs: cancelCalls, cpuPerFlow: perFlow(cpu2, cpu3, cancel.flows) },
+  /** One flow run by every client for `shape.seconds`: its rate, its calls' latency, the CPU it took. */
+  const measured = async (label: string, flow: (client: number, n: number) => AsyncGenerator<Step>, skip: boolean) => {
+    calls.length = 0;
+    const cpuBefore = cpu();
+    const t0 = performance.now();
+    const result = skip ? { flows: 0, errors: 0 } : await run(c, shape, flow);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuAfter = cpu();
+    await shape.mark?.(label);
+    return {
+      perSecond: +(result.flows / seconds).toFixed(1),
+      flows: result.flows,
+      errors: result.errors,
+      callLatencyMs: summarize([...calls].sort((a, b) => a - b)),
+      cpuPerFlow: perFlow(cpuBefore, cpuAfter, result.flows),
+    };
   };
+  await shape.mark?.('start');
+  const lifecycleResult = await measured('lifecycle', lifecycle, onlyFlow === 'cancel');
+  const cancelResult = await measured('cancelRefundFlow', cancelFlow, onlyFlow === 'lifecycle');
+  c.close();
+  return { lifecycle: lifecycleResult, cancelRefundFlow: cancelResult };
 }
 
 const out: Record<string, unknown> = { clients: CLIENTS, secondsEach: SECONDS, warmupSecondsEach: WARMUP_SECONDS, targets: { lifecyclePostgres: 250, lifecyclePglite: 120, cancelFlowPostgres: 160 } };
