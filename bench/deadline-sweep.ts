@@ -44,7 +44,7 @@ import { quoteCancellation } from '../src/domain/cancellation.js';
 import { newId } from '../src/domain/ids.js';
 import type { Settings } from '../src/domain/settings.js';
 import { totalOf } from '../src/services/orders/money.js';
-import { createDatabase, dropDatabase, postgresReachable, withDatabase } from './pg.js';
+import { createDatabase, dropDatabase, PG_ADMIN_URL, postgresReachable, withDatabase } from './pg.js';
 import { CpuTracker, cpuMs, isBackendOf, ROOT } from './server.js';
 import { median, round } from './stats.js';
 
@@ -586,7 +586,7 @@ async function prove(store: Store) {
 
 async function main(): Promise<void> {
   const version = await postgresReachable();
-  if (!version) throw new Error('PostgreSQL is not reachable (SETTLE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)');
+  if (!version) throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL} (SETTLE_BENCH_POSTGRES_URL)`);
   const started = new Date();
   const db = await createDatabase('deadlines');
   log(`scratch database ${db.name}`);

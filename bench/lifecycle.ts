@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from './load.js';
 import { readFileSync } from 'node:fs';
 import { cpuMs, postgresBackendsCpuMs, startServer } from './server.js';
-import { createDatabase, dropDatabase, postgresReachable } from './pg.js';
+import { createDatabase, dropDatabase, PG_TRANSPORT, postgresReachable } from './pg.js';
 import { summarize } from './stats.js';
 import { summarizeProfile } from './cpu-profile.js';
 
@@ -179,7 +179,7 @@ if (!skipPostgres && (await postgresReachable())) {
   const prof = profiling('pg');
   const server = await startServer({ nodeArgs: prof.nodeArgs, env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
   try {
-    out.postgres = await measure(server.port, cpuOf(server.pid, db.name));
+    out.postgres = { transport: PG_TRANSPORT, ...(await measure(server.port, cpuOf(server.pid, db.name))) };
   } finally {
     await server.stop();
     await dropDatabase(db.name);

@@ -4,7 +4,14 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { CpuTracker, isBackendOf } from './server.js';
 
-export const PG_ADMIN_URL = process.env.SETTLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// TCP to 127.0.0.1 by default, as the machines' PostgreSQL is set up. For its Unix socket:
+// SETTLE_BENCH_POSTGRES_URL='postgres://postgres@localhost:5432/postgres?host=/var/run/postgresql'
+// (pgbench then connects the same way, so the ratio still compares like with like; an A/B
+// on 2026-11-27 showed no clear difference for charges, BENCHMARKS.md).
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL = process.env.SETTLE_BENCH_POSTGRES_URL ?? DEFAULT_URL;
+/** How the bench reaches PostgreSQL: `unix:DIR` or `tcp:HOST:PORT`. */
+export const PG_TRANSPORT = ((u: URL) => (u.searchParams.get('host')?.startsWith('/') ? `unix:${u.searchParams.get('host')}` : `tcp:${u.hostname}:${u.port || '5432'}`))(new URL(PG_ADMIN_URL));
 
 const created = new Set<string>();
 
@@ -73,9 +80,10 @@ function run(cmd: string, args: string[], onSpawn?: (pid: number) => void): Prom
   });
 }
 
-function connArgs(): string[] {
+/** pgbench/psql arguments for the server PG_ADMIN_URL names. */
+export function connArgs(): string[] {
   const u = new URL(PG_ADMIN_URL);
-  return ['-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres')];
+  return ['-h', u.searchParams.get('host') ?? u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres')];
 }
 
 export async function pgbenchInit(dbName: string, scale: number): Promise<void> {

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { Client, runLoad, type LoadResult } from './load.js';
 import { chargeRequest, pick, setupBusiness, type Business } from './business.js';
 import { CpuTracker, isBackendOf, killAllServers, ROOT, startServer, type Server } from './server.js';
-import { createDatabase, dropAllDatabases, dropDatabase, pgbenchInit, pgbenchRun, postgresReachable, withDatabase, type PgbenchResult } from './pg.js';
+import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSPORT, pgbenchInit, pgbenchRun, postgresReachable, withDatabase, type PgbenchResult } from './pg.js';
 import { bulkSql, planFor } from './bulk.js';
 import { median, round } from './stats.js';
 
@@ -249,8 +249,8 @@ function logFile(name: string): string {
 // ---------------------------------------------------------------------------------------
 async function benchPostgres() {
   const version = await postgresReachable();
-  if (!version) throw new Error('PostgreSQL is not reachable (SETTLE_BENCH_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/postgres); use --skip-postgres to bench PGlite only.');
-  log(`PostgreSQL: ${version.split(',')[0]}`);
+  if (!version) throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL} (SETTLE_BENCH_POSTGRES_URL); use --skip-postgres to bench PGlite only.`);
+  log(`PostgreSQL: ${version.split(',')[0]} (${PG_TRANSPORT})`);
 
   log(`pgbench: init scale ${CFG.pgbenchScale}`);
   const pgbenchDb = await createDatabase('pgbench');
@@ -314,6 +314,7 @@ async function benchPostgres() {
     const chargeCpuMs = charges.cpu.serverMsPerRequest + (charges.cpu.postgresMsPerRequest ?? 0) + charges.cpu.loadGeneratorMsPerRequest;
     return {
       version,
+      transport: PG_TRANSPORT,
       charges: { ...compact(charges), setupS, customers: CFG.customers, providers: CFG.providers },
       pgbench: {
         runs: pgbenchRuns,

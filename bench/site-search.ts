@@ -7,11 +7,11 @@ import pg from 'pg';
 import { openStore, type Store } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { createApp } from '../src/app/app.js';
+import { databaseUrl, PG_ADMIN_URL } from './pg.js';
 
 const quick = process.argv.includes('--quick');
 const SITES = quick ? 5_000 : 100_000;
 const QUERIES = quick ? 20 : 200;
-const PG_URL = process.env.SETTLE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const STREETS = ['Elm', 'Oak', 'Maple', 'Harbour', 'Córdoba', 'Birch', 'Cedar', 'Willow', 'Ocean', 'Hill', 'Lake', 'River'];
 const KINDS = ['Street', 'Avenue', 'Road', 'Lane', 'Drive', 'Court'];
 const CITIES = ['Springwood', 'Riverside', 'Lakeside', 'Fairview', 'Kingston', 'Greenfield', 'Málaga', 'Portland'];
@@ -62,16 +62,14 @@ async function measure(store: Store): Promise<Record<string, number>> {
 
 async function onPostgres(): Promise<Record<string, number> | { skipped: string }> {
   const name = `settle_bench_search_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   try {
     await admin.connect();
   } catch (err) {
     return { skipped: `PostgreSQL not reachable: ${(err as Error).message}` };
   }
   await admin.query(`create database ${name}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  const store = await openStore({ url: url.toString() });
+  const store = await openStore({ url: databaseUrl(name) });
   try {
     await migrate(store);
     await fill(store);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDatabase, dropAllDatabases, PG_ADMIN_URL, pgbenchInit, pgbenchRun, withDatabase } from './pg.js';
+import { connArgs, createDatabase, dropAllDatabases, pgbenchInit, pgbenchRun, withDatabase } from './pg.js';
 import { CpuTracker, isBackendOf, ROOT } from './server.js';
 import { round } from './stats.js';
 import { IDEM, INSERT_CHARGE, LEDGER_POST, ONE_STATEMENT, SETUP, VARS } from './charge-sql.js';
@@ -55,11 +55,10 @@ function run(cmd: string, argv: string[], env: Record<string, string> = {}): Pro
 async function runScript(dbName: string, v: Variant) {
   const file = path.join(work, `${v.name}.sql`);
   writeFileSync(file, v.script);
-  const u = new URL(PG_ADMIN_URL);
   let pgbenchPid = -1;
   const backends = new CpuTracker(isBackendOf(dbName));
   const client = new CpuTracker((pid) => pid === pgbenchPid);
-  const argv = ['-n', '-M', v.mode, '-c', '16', '-j', '2', '-T', String(seconds), '-f', file, '-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', dbName];
+  const argv = ['-n', '-M', v.mode, '-c', '16', '-j', '2', '-T', String(seconds), '-f', file, ...connArgs(), dbName];
   const child = spawn('pgbench', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   pgbenchPid = child.pid ?? -1;
   let stdout = '';
