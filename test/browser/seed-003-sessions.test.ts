@@ -155,6 +155,14 @@ describe('seed 003: customers edit and cancel their sessions online', () => {
     await page.goto(`/provider/orders/${order.id}`);
     await page.getByTestId('done-later').getByText('You can mark this order done once every session has started').waitFor();
     await expect(page.getByRole('button', { name: 'Done', exact: true }).count()).resolves.toBe(0);
+    // Staff acting as operator meet the same rule: no "Mark done" yet, and when it will be possible.
+    const staff = await newPage(web);
+    await login(staff.page, 'admin@example.com');
+    await staff.page.goto(`/admin/orders/${order.id}`);
+    await staff.page.getByTestId('staff-done-later').getByText(/Can be marked done from .+, once the open lines have started/).waitFor();
+    await expect(staff.page.getByRole('button', { name: 'Mark done' }).count()).resolves.toBe(0);
+    expect(pageErrors(staff.page)).toEqual([]);
+    await staff.context.close();
     // The second session will not take place: the studio cancels it (full refund: a provider cancels).
     await page.getByRole('button', { name: 'Cancel "Glazing course"' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel "Glazing course"' });

@@ -4,6 +4,9 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../../lib/api';
 import { minorToDecimal, money, parseMoney, words } from '../../lib/format';
 import type { Order } from '../../lib/types';
+import { serverNow } from '../../lib/clock';
+import { Time } from '../../components/ui';
+import { markDoneFrom } from './model';
 import { ErrorNote, useAction } from '../../components/Feedback';
 import { MoneyField, SelectField, Submit, TextArea } from '../../components/forms';
 
@@ -13,12 +16,14 @@ export function StaffTransitions({ order, onChange }: { order: Order; onChange: 
     void act.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/${path}`, {})), label);
   };
   const b = order.process === 'booking';
+  // The server refuses "mark done" while open lines are still ahead; say when instead.
+  const doneLater = b && order.state === 'execution' ? markDoneFrom(order, serverNow()) : null;
   const buttons = [
     b && order.state === 'confirmation' ? { label: `Confirm for the ${order.awaiting ?? 'awaited party'}`, run: post('confirm', 'Confirmed.') } : null,
-    b && order.state === 'execution' ? { label: 'Mark done', run: post('mark-done', 'Marked done.') } : null,
+    b && order.state === 'execution' && doneLater === null ? { label: 'Mark done', run: post('mark-done', 'Marked done.') } : null,
     b && order.state === 'execution_confirmation' ? { label: 'Confirm execution', run: post('confirm-execution', 'Execution confirmed; the order is closed.') } : null,
   ].filter((x): x is { label: string; run: () => void } => x !== null);
-  if (!buttons.length) return null;
+  if (!buttons.length && doneLater === null) return null;
   return (
     <div className="button-row">
       {buttons.map((x) => (
@@ -26,6 +31,11 @@ export function StaffTransitions({ order, onChange }: { order: Order; onChange: 
           {x.label}
         </button>
       ))}
+      {doneLater !== null ? (
+        <p className="hint" data-testid="staff-done-later">
+          Can be marked done from <Time iso={doneLater} />, once the open lines have started.
+        </p>
+      ) : null}
       <ErrorNote error={act.error} />
     </div>
   );

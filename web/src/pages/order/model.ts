@@ -85,6 +85,12 @@ export function markDoneReady(order: Order, nowMs: number): boolean {
   return openLinesAhead(order, nowMs).length === 0;
 }
 
+/** When "mark done" becomes possible: null when it is already (or no start is known). */
+export function markDoneFrom(order: Order, nowMs: number): string | null {
+  if (markDoneReady(order, nowMs)) return null;
+  return order.processVersion === '1.0.0' ? order.startsAt : latestStart(order, openLinesAhead(order, nowMs));
+}
+
 export const CANCELLABLE_STATES: Record<string, string[]> = {
   booking: ['confirmation', 'payment', 'execution'],
   direct: ['payment', 'delivery'],
