@@ -19,7 +19,8 @@ Usage: settle <command> [options]
   seed                       seed the demo business if the database is empty (sandbox)
   worker                     run due deadlines only (any number of workers and servers may share one PostgreSQL)
   check                      prove the ledger: re-derive every balance from the postings (exit 1 on any problem)
-  process diagram [NAME]     print the booking (or direct) process as a Mermaid state diagram
+  process diagram [NAME[@V]] print the booking (or direct) process as a Mermaid state diagram
+                             (current version, or V: booking@1.0.0)
   keys create --role R       create an API key: --role admin | customer --customer cus_… | provider --provider prv_…
 
 Database: DATABASE_URL=postgres://… for PostgreSQL, memory:// for in-memory PGlite,
@@ -94,11 +95,15 @@ async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => {});
     }
     case 'process': {
-      const [sub, name = 'booking'] = rest;
-      const { getProcess, toMermaid } = await import('../domain/process/index.js');
-      const definition = getProcess(name);
+      // NAME or NAME@VERSION: orders keep the version they were created under, so an old
+      // one must stay drawable.
+      const [sub, spec = 'booking'] = rest;
+      const { getProcess, processVersions, toMermaid } = await import('../domain/process/index.js');
+      const [name = '', version] = spec.split('@');
+      const definition = getProcess(name, version);
       if (sub !== 'diagram' || !definition) {
-        console.error('usage: settle process diagram [booking|direct]');
+        const known = processVersions(name);
+        console.error(known.length && version ? `no version ${version} of ${name}; there are: ${known.join(', ')}` : 'usage: settle process diagram [booking|direct][@VERSION]');
         return 2;
       }
       console.log(toMermaid(definition));

@@ -188,8 +188,17 @@ export const Order = Type.Object(
       total: Type.Integer(),
       paid: Type.Integer(),
       refunded: Type.Integer(),
-      refundable: Type.Integer(),
+      refundable: Type.Integer({ description: "What staff can still refund: while the order holds its money, paid minus refunded; once it ended, what its provider payout has left while not paid yet." }),
     }),
+    payout: Nullable(
+      Type.Object({
+        id: Type.String(),
+        amount: Type.Integer({ description: 'Still to be paid (scheduled), paid, or 0 once refunded in full (cancelled).' }),
+        status: Type.Union([Type.Literal('scheduled'), Type.Literal('paid'), Type.Literal('cancelled')]),
+        dueAt: Type.String(),
+        paidAt: Nullable(Type.String()),
+      }),
+    ),
     payments: Type.Array(Type.Object({ id: Type.String(), method: Type.String(), amount: Type.Integer(), refunded: Type.Integer() }, Open)),
     refunds: Type.Array(Refund),
   },

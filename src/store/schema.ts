@@ -264,7 +264,8 @@ export interface PayoutsTable {
   order_id: string;
   amount: number;
   currency: string;
-  status: 'scheduled' | 'paid';
+  /** cancelled: refunded in full before it was due (amount 0), never paid. */
+  status: 'scheduled' | 'paid' | 'cancelled';
   due_at: Timestamp;
   paid_at: Timestamp | null;
   transaction_id: string | null;

@@ -150,6 +150,10 @@ function guardOutcome(t: TransitionDef, role: ProcessActor, v: Variant): Outcome
       return proposal ? OK : refused(409, 'no_pending_proposal');
     case 'mark_done':
       return ALL_STARTED.has(v) ? OK : refused(409, 'service_not_started');
+    case 'refund':
+      // The cancelled fixture was cancelled by the provider: all went back, no payout holds any.
+      // In closed the refund comes out of the scheduled payout (booking 1.2.0).
+      return v === 'cancelled' ? refused(422, 'refund_exceeds_refundable') : OK;
     default:
       return OK;
   }

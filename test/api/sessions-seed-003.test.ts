@@ -154,7 +154,7 @@ describe('seed 003: a booking of several sessions is done when its last session 
   it('marking done waits for every open session (booking 1.1.0); orders created under 1.0.0 keep their rule', async () => {
     const current = await bookedSessions();
     const legacy = await bookedSessions();
-    expect(current.order.processVersion).toBe('1.1.0');
+    expect(current.order.processVersion).toBe('1.2.0');
     await h.app.services.store.db.updateTable('orders').set({ process_version: '1.0.0' }).where('id', '=', legacy.order.id).execute();
     await advance(h, 2 * DAY + 60); // the first session has begun, the next two are a week and two ahead
 

@@ -120,13 +120,29 @@ describe('seed 004: the prepaid order lifecycle on both sides', () => {
     await expectFeedback(cust.page, 'Thank you for your review!');
     await cust.page.getByText('Your review: ★★★★★').waitFor();
 
-    // The payout is due 14 days after close, and paid then.
+    // A complaint after the close: staff refund part of it out of the provider payout, not yet paid.
+    const staff = await newPage(web);
+    await login(staff.page, 'admin@example.com');
+    await staff.page.goto(`/admin/orders/${order.id}`);
+    await staff.page.getByTestId('payout').getByText(/\$90\.00 due /).waitFor();
+    await staff.page.getByText('Refund part of this order').click();
+    const refund = staff.page.getByRole('form', { name: 'Refund part of the order' });
+    await refund.getByText('Left in the provider payout: $90.00').waitFor();
+    await refund.getByLabel('Refund amount (USD)').fill('15');
+    await refund.getByLabel('Reason (optional)').fill('One room was missed');
+    await refund.getByRole('button', { name: 'Refund' }).click();
+    await expectFeedback(staff.page, 'Refunded $15.00 to account credit.');
+    await staff.page.getByTestId('payout').getByText(/\$75\.00 due /).waitFor();
+    expect(pageErrors(staff.page)).toEqual([]);
+    await staff.context.close();
+
+    // The payout is due 14 days after close, and paid then (less the refund).
     await pro.page.goto('/provider/payouts');
     await pro.page.getByRole('region', { name: 'Payouts', exact: true }).getByText('Scheduled').waitFor();
     await clockAdvance(web, 14 * DAY);
     await pro.page.reload();
     await pro.page.getByRole('region', { name: 'Payouts', exact: true }).getByText('Paid').first().waitFor();
-    await pro.page.getByRole('region', { name: 'Payouts', exact: true }).getByText('$90.00').waitFor();
+    await pro.page.getByRole('region', { name: 'Payouts', exact: true }).getByText('$75.00').waitFor();
     await screenshot(pro.page, 'provider-payouts');
     expect(pageErrors(pro.page)).toEqual([]);
     expect(pageErrors(cust.page)).toEqual([]);

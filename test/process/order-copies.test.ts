@@ -252,6 +252,7 @@ describe('OrderCopies', () => {
     lines: [],
     payments: [],
     deadline: { transition: 'expire_confirmation', due_at: new Date('2026-01-01T00:00:00Z') },
+    payout: null,
     extras: { refunds: [], events: [] },
   });
 

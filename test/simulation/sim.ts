@@ -246,8 +246,8 @@ const PLAUSIBLE: Record<string, ActionName[]> = {
   execution: ['mark_done', 'mark_done', 'mark_done', 'propose', 'propose', 'accept', 'accept', 'decline', 'cancel', 'cancel_lines', 'quote_then_cancel', 'edit_line', 'refund', 'refund_to_card'],
   execution_confirmation: ['confirm_execution', 'confirm_execution', 'confirm_execution', 'claim', 'claim', 'refund', 'refund_to_card'],
   claim: ['resolve', 'resolve', 'resolve', 'refund'],
-  closed: ['review', 'review', 'refund_to_card', 'retry_refund'],
-  cancelled: ['refund_to_card', 'retry_refund'],
+  closed: ['review', 'review', 'refund', 'refund_to_card', 'retry_refund'],
+  cancelled: ['refund', 'refund_to_card', 'retry_refund'],
 };
 const ALL_ACTIONS: ActionName[] = [
   'confirm', 'edit', 'propose', 'accept', 'decline', 'pay', 'mark_done', 'confirm_execution', 'claim', 'resolve',
@@ -808,7 +808,8 @@ class Simulation {
     });
     // The order that just moved, and recent live ones, get most of the attention, so that
     // some orders go the whole way before their deadlines catch them.
-    const focus = this.focus !== null && live.includes(this.focus) && rng.chance(0.5) ? this.focus : null;
+    // A just-ended one sometimes too: its review, or a refund out of its payout before that is paid.
+    const focus = this.focus !== null && (live.includes(this.focus) || rng.chance(0.25)) && rng.chance(0.5) ? this.focus : null;
     const ref = this.orders[focus ?? (live.length && rng.chance(0.93) ? (rng.chance(0.5) ? rng.pick(live.slice(-4)) : rng.pick(live)) : rng.pick(all))]!;
     this.focus = null;
     const order = await this.order(ref);
@@ -862,6 +863,13 @@ class Simulation {
       }
     }
     if (action === 'resolve' && after.state !== 'closed') fail(`${head}: claim resolved but state is ${after.state}`);
+    if (action === 'refund' && TERMINAL.has(before.state)) {
+      // After the end a refund comes out of the scheduled payout, by exactly its amount.
+      const taken = after.amounts.refunded - before.amounts.refunded;
+      if (before.payout?.status !== 'scheduled' || after.payout?.amount !== before.payout.amount - taken) {
+        fail(`${head}: refunded ${taken} after the end; payout ${JSON.stringify(before.payout)} → ${JSON.stringify(after.payout)}`);
+      }
+    }
     if (action === 'mark_done' && who === 'customer') fail(`${head}: customer marked done`);
     if (after.amounts.refunded > after.amounts.paid) fail(`${head}: refunded ${after.amounts.refunded} > paid ${after.amounts.paid}`);
   }
@@ -1179,6 +1187,10 @@ class Simulation {
                        where p.account_id = 'acct_order_escrow_' || o.id || '_' || o.currency and t.type = 'order_payment'), 0)::bigint as paid_in,
              coalesce((select -sum(p.amount) from postings p join ledger_transactions t on t.id = p.transaction_id
                        where p.account_id = 'acct_order_escrow_' || o.id || '_' || o.currency and t.type = 'order_refund'), 0)::bigint as refunded_out,
+             coalesce((select -sum(p.amount) from postings p join ledger_transactions t on t.id = p.transaction_id
+                       where t.order_id = o.id and t.type = 'order_refund' and p.account_id like 'acct_provider_payable_%'), 0)::bigint as refunded_from_payout,
+             coalesce((select sum(p.amount) from postings p join ledger_transactions t on t.id = p.transaction_id
+                       where t.order_id = o.id and t.type = 'order_settlement' and p.account_id like 'acct_provider_payable_%'), 0)::bigint as provider_earned,
              (select count(*) from deadlines d where d.order_id = o.id)::int as n_deadlines,
              d.transition as d_transition, d.due_at as d_due,
              py.status as payout_status, py.due_at as payout_due, py.amount as payout_amount,
@@ -1199,7 +1211,15 @@ class Simulation {
       if (refunded > paid) fail(`${where}: refunded ${refunded} > paid ${paid}`);
       if (refunded < 0 || paid < 0) fail(`${where}: negative paid/refunded`);
       if (Number(o.paid_in) !== paid) fail(`${where}: paid ${paid} but the ledger put ${o.paid_in} into escrow`);
-      if (Number(o.refunded_out) !== refunded) fail(`${where}: refunded ${refunded} but the ledger took ${o.refunded_out} out of escrow as refunds`);
+      // Refunds come out of escrow while the order holds the money, after its end out of the payout.
+      const refundedOut = Number(o.refunded_out) + Number(o.refunded_from_payout);
+      if (refundedOut !== refunded) fail(`${where}: refunded ${refunded} but the ledger refunded ${o.refunded_out} from escrow and ${o.refunded_from_payout} from the payout`);
+      if (Number(o.refunded_from_payout) > 0 && !TERMINAL.has(o.state)) fail(`${where}: refunded from a payout before the order ended`);
+      // The payout is what the provider earned at the end less what was refunded from it since.
+      if (o.payout_status && Number(o.payout_amount) !== Number(o.provider_earned) - Number(o.refunded_from_payout)) {
+        fail(`${where}: payout ${o.payout_amount} (${o.payout_status}), earned ${o.provider_earned} less ${o.refunded_from_payout} refunded from it`);
+      }
+      if (o.payout_status === 'cancelled' && Number(o.payout_amount) !== 0) fail(`${where}: a cancelled payout of ${o.payout_amount}`);
       const expectedEscrow = TERMINAL.has(o.state) ? 0 : paid - refunded;
       if (escrow !== expectedEscrow) fail(`${where}: escrow holds ${escrow}, expected ${expectedEscrow} (paid ${paid}, refunded ${refunded})`);
       if ((o.state === 'confirmation' || o.state === 'payment') && paid !== 0) fail(`${where}: money paid before the payment step (${paid})`);

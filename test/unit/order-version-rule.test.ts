@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
-const CHILD_TABLES = ['order_lines', 'order_payments', 'order_events', 'refunds', 'deadlines'];
+const CHILD_TABLES = ['order_lines', 'order_payments', 'order_events', 'refunds', 'deadlines', 'payouts'];
 const WRITE = new RegExp(
   [
     `(insertInto|updateTable|deleteFrom)\\('(${CHILD_TABLES.join('|')})'\\)`,

@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { runCli } from '../helpers/process.js';
 import {
   ACTIONS,
   GUARDS,
@@ -8,7 +9,10 @@ import {
   directProcess,
   formatTimeExpr,
   getProcess,
+  directProcessV1_0,
+  bookingProcessV1_1,
   isProcessName,
+  processVersions,
   toMermaid,
   validateProcess,
   type StateOf,
@@ -151,6 +155,41 @@ describe('registry', () => {
     expect(isProcessName('direct')).toBe(true);
     expect(isProcessName('constructor')).toBe(false);
   });
+
+  it('lists every version an order may run, oldest first', () => {
+    expect(processVersions('booking')).toEqual(['1.0.0', '1.1.0', '1.2.0']);
+    expect(processVersions('direct')).toEqual(['1.0.0', '1.1.0']);
+    expect(processVersions('nope')).toEqual([]);
+  });
+
+  it('from booking 1.2.0 and direct 1.1.0 staff refund an ended order from its payout; earlier versions keep refunds to held money', () => {
+    const refundEdges = (p: Parameters<typeof toMermaid>[0]) => toMermaid(p).split('\n').filter((l) => / : refund \[/.test(l));
+    expect(refundEdges(bookingProcess)).toEqual([
+      '  execution --> execution : refund [operator]',
+      '  execution_confirmation --> execution_confirmation : refund [operator]',
+      '  claim --> claim : refund [operator]',
+      '  closed --> closed : refund [operator]',
+      '  cancelled --> cancelled : refund [operator]',
+    ]);
+    expect(refundEdges(bookingProcessV1_1)).toEqual([
+      '  execution --> execution : refund [operator]',
+      '  execution_confirmation --> execution_confirmation : refund [operator]',
+      '  claim --> claim : refund [operator]',
+    ]);
+    expect(refundEdges(directProcess)).toEqual(['  delivery --> delivery : refund [operator]', '  closed --> closed : refund [operator]', '  cancelled --> cancelled : refund [operator]']);
+    expect(refundEdges(directProcessV1_0)).toEqual(['  delivery --> delivery : refund [operator]']);
+  });
+
+  it('`settle process diagram` draws the current version or the one asked for', async () => {
+    const current = await runCli(['process', 'diagram', 'booking'], {});
+    expect(current).toMatchObject({ code: 0, stdout: `${toMermaid(bookingProcess)}\n` });
+    const old = await runCli(['process', 'diagram', 'booking@1.0.0'], {});
+    expect(old).toMatchObject({ code: 0, stdout: `${toMermaid(bookingProcessV1_0)}\n` });
+    expect(old.stdout).toContain('version 1.0.0');
+    const missing = await runCli(['process', 'diagram', 'booking@9.9.9'], {});
+    expect(missing).toMatchObject({ code: 2, stdout: '' });
+    expect(missing.stderr).toContain('no version 9.9.9 of booking; there are: 1.0.0, 1.1.0, 1.2.0');
+  }, 30_000);
 });
 
 describe('toMermaid', () => {

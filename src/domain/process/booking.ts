@@ -9,10 +9,14 @@
 //   line, so under 1.0.0 a booking of several sessions could be reported done after its
 //   first one: the sessions still ahead were then paid out undelivered, and the customer
 //   could no longer cancel them (seed 003).
+// - 1.2.0: staff may refund an ended order (closed or cancelled) from the provider's payout
+//   while that is still scheduled: a complaint after the close no longer needs money from
+//   outside Settle. Before, `refund` ended with the order.
 import { ifSameDay, min, plus, ref } from './time.js';
 import { SAME, START } from './types.js';
 import { defineProcess } from './validate.js';
 import type { GuardName } from './vocabulary.js';
+import { ALSO_FROM_PAYOUT, refundTransition, WHILE_HELD, type RefundRule } from './refund.js';
 
 const PEOPLE = ['customer', 'provider', 'operator'] as const;
 
@@ -43,7 +47,7 @@ interface MarkDoneRule {
   description: string;
 }
 
-function bookingDefinition(version: string, markDone: MarkDoneRule) {
+function bookingDefinition(version: string, markDone: MarkDoneRule, refund: RefundRule) {
   return defineProcess({
     name: 'booking',
     version,
@@ -219,15 +223,7 @@ function bookingDefinition(version: string, markDone: MarkDoneRule) {
         actors: ['operator'],
         actions: ['resolve_claim', ...CLOSE],
       },
-      {
-        name: 'refund',
-        description: "Staff refund part of the order's money while it is still held.",
-        from: ['execution', 'execution_confirmation', 'claim'],
-        to: SAME,
-        actors: ['operator'],
-        guards: ['within_refundable'],
-        actions: ['refund_order'],
-      },
+      refundTransition(['execution', 'execution_confirmation', 'claim'], refund),
       {
         name: 'refund_to_card',
         description: 'Staff move money this order returned to account credit back to its card.',
@@ -250,15 +246,19 @@ function bookingDefinition(version: string, markDone: MarkDoneRule) {
   });
 }
 
-/** Orders created before 1.1.0 keep it. */
-export const bookingProcessV1_0 = bookingDefinition('1.0.0', {
+const MARK_DONE_AFTER_FIRST_START: MarkDoneRule = {
   guards: ['after_start'],
   description: 'The provider reports the service provided (only once it has started).',
-});
-
-export const bookingProcess = bookingDefinition('1.1.0', {
+};
+const MARK_DONE_AFTER_EVERY_START: MarkDoneRule = {
   guards: ['open_lines_started'],
   description: 'The provider reports the service provided (only once every open line has started).',
-});
+};
+
+/** Orders created before 1.1.0 keep it. */
+export const bookingProcessV1_0 = bookingDefinition('1.0.0', MARK_DONE_AFTER_FIRST_START, WHILE_HELD);
+/** Orders created before 1.2.0 keep it. */
+export const bookingProcessV1_1 = bookingDefinition('1.1.0', MARK_DONE_AFTER_EVERY_START, WHILE_HELD);
+export const bookingProcess = bookingDefinition('1.2.0', MARK_DONE_AFTER_EVERY_START, ALSO_FROM_PAYOUT);
 
 export type BookingProcess = typeof bookingProcess;

@@ -1,7 +1,7 @@
 // The processes Settle runs, by name and version. An order stores both, so when a process
 // changes, the new version is added here and orders created under the old one keep it.
-import { bookingProcess, bookingProcessV1_0 } from './booking.js';
-import { directProcess } from './direct.js';
+import { bookingProcess, bookingProcessV1_0, bookingProcessV1_1 } from './booking.js';
+import { directProcess, directProcessV1_0 } from './direct.js';
 import type { ProcessDefinition } from './types.js';
 
 export * from './vocabulary.js';
@@ -10,16 +10,23 @@ export * from './types.js';
 export * from './validate.js';
 export * from './engine.js';
 export { toMermaid, type MermaidOptions } from './mermaid.js';
-export { bookingProcess, bookingProcessV1_0, type BookingProcess } from './booking.js';
-export { directProcess, type DirectProcess } from './direct.js';
+export { bookingProcess, bookingProcessV1_0, bookingProcessV1_1, type BookingProcess } from './booking.js';
+export { directProcess, directProcessV1_0, type DirectProcess } from './direct.js';
 
 /** The version new orders get, per process name. */
 export const CURRENT_PROCESSES = { booking: bookingProcess, direct: directProcess } as const;
 export type ProcessName = keyof typeof CURRENT_PROCESSES;
 
-const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, bookingProcessV1_0, directProcess];
+const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, bookingProcessV1_1, bookingProcessV1_0, directProcess, directProcessV1_0];
 
 export const isProcessName = (name: string): name is ProcessName => Object.hasOwn(CURRENT_PROCESSES, name);
+
+/** Every version of a process Settle can run, oldest first. */
+export function processVersions(name: string): string[] {
+  return ALL_VERSIONS.filter((p) => p.name === name)
+    .map((p) => p.version)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
 
 /** The definition an order runs on: its name and the version it was created under (default: current). */
 export function getProcess(name: string, version?: string): ProcessDefinition | undefined {

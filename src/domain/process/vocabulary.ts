@@ -74,7 +74,8 @@ export const ACTIONS = {
   complete_selected_line: 'Mark the selected line done.',
   record_claim: "Record the customer's claim and its reason.",
   resolve_claim: 'Apply the resolution: refund (full or partial, to card or account) or reject, and record it.',
-  refund_order: "Refund an amount of the order's paid money to the requested destination.",
+  refund_order:
+    "Refund an amount of the order's paid money to the requested destination: from what the order holds, or once it has ended (terminal state) out of its provider payout while that is still scheduled (the payout shrinks; refunded in full it is cancelled; 409 payout_already_paid once it was paid).",
   refund_card_payment: 'Move money this order already returned to account credit back to one of its card payments.',
   settle_escrow:
     'Move what is left in escrow to the provider payable (less commission) and the service fee and commission to the platform; nothing when the escrow is empty.',

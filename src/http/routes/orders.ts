@@ -124,7 +124,8 @@ const TRANSITIONS: { path: string; transition: string | ((body: Record<string, u
     path: 'refunds',
     transition: 'refund',
     body: Type.Object({ amount: PositiveAmountMinor(), destination: Type.Optional(Destination), reason: Type.Optional(Reason) }, { additionalProperties: false }),
-    summary: "Staff refund part of the order's money to account credit or the card.",
+    summary:
+      "Staff refund part of the order's money to account credit or the card: from what it holds, or once it has ended (booking 1.2.0, direct 1.1.0) out of the provider's payout while that is still scheduled (409 payout_already_paid after).",
   },
 ];
 

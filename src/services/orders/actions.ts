@@ -2,11 +2,11 @@
 // order inside the transition's database transaction.
 import { badRequest, ruleRefused } from '../../domain/errors.js';
 import { quoteCancellation, type Canceller } from '../../domain/cancellation.js';
-import { evaluateTime, type ActionName } from '../../domain/process/index.js';
+import { evaluateTime, isTerminal, type ActionName } from '../../domain/process/index.js';
 import { newId } from '../../domain/ids.js';
 import type { TransitionContext } from './context.js';
 import { policiesOf, serviceTimes, type LineRow } from './records.js';
-import { collectPayment, refundCardPayment, refundFromEscrow, settleEscrow, totalOf } from './money.js';
+import { collectPayment, refundCardPayment, refundFromEscrow, refundFromPayout, settleEscrow, totalOf } from './money.js';
 import { applyEdit, applyLineEdit, applyProposal, moveSeatsForChange, recordProposal, releaseSeats, reserveSeats } from './terms.js';
 
 /** Sets the lines' status on the working copy; the engine writes them with the order. */
@@ -145,11 +145,13 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
   async refund_order(ctx) {
     const amount = ctx.params.amount;
     if (amount === undefined) throw badRequest('parameter_missing', 'Missing required parameter: amount.', { param: 'amount' });
-    await refundFromEscrow(ctx, {
+    // An ended order settled what it held at its end: the refund comes out of the payout.
+    const ended = isTerminal(ctx.process, ctx.rec.order.state);
+    await (ended ? refundFromPayout : refundFromEscrow)(ctx, {
       amountMinor: amount,
       destination: destinationOf(ctx),
       reason: ctx.params.reason ?? 'Refund by staff',
-      explanation: { rule: 'staff_refund' },
+      explanation: { rule: ended ? 'staff_refund_from_payout' : 'staff_refund' },
     });
   },
   refund_card_payment: refundCardPayment,
@@ -163,7 +165,9 @@ export const ACTION_IMPLEMENTATIONS: Record<ActionName, (ctx: TransitionContext)
     const payoutExpr = ctx.process.schedules?.payout;
     const dueAt = payoutExpr ? evaluateTime(payoutExpr, { closedAt: ctx.now }, policiesOf(order)) : ctx.now;
     // Written with the order at the end of the transition (writes.ts).
-    ctx.payoutWrites.push({ id: newId('payout'), provider_id: order.provider_id, order_id: order.id, amount, currency: order.currency, status: 'scheduled', due_at: dueAt ?? ctx.now, created_at: ctx.now });
+    const payout = { id: newId('payout'), provider_id: order.provider_id, order_id: order.id, amount, currency: order.currency, status: 'scheduled' as const, due_at: dueAt ?? ctx.now, created_at: ctx.now };
+    ctx.payoutWrites.push(payout);
+    ctx.rec.payout = { id: payout.id, amount, status: 'scheduled', due_at: payout.due_at, paid_at: null };
     ctx.event.payout = { amount, dueAt: (dueAt ?? ctx.now).toISOString() };
   },
   record_review(ctx) {

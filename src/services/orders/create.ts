@@ -122,7 +122,7 @@ export async function createOrder(
       idempotencyKey,
       now,
       ...(respond ? { respond } : {}),
-      record: { order, lines, payments: [], deadline: null },
+      record: { order, lines, payments: [], deadline: null, payout: null },
     });
   } catch (err) {
     throw unknownParty(err, input) ?? err;

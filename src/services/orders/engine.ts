@@ -23,7 +23,7 @@ import { actorLabel, type Actor } from '../context.js';
 import type { TransitionContext, TransitionDeps, TransitionParams } from './context.js';
 import { GUARD_IMPLEMENTATIONS } from './guards.js';
 import { ACTION_IMPLEMENTATIONS } from './actions.js';
-import { loadOrder, loadOrderForView, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
+import { loadOrder, loadOrderForView, PAYOUT_DEADLINE, policiesOf, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import type { EventRow } from './views.js';
 import { totalOf } from './money.js';
 import { writeTransitions, type TransitionWrite } from './writes.js';
@@ -32,8 +32,7 @@ import { assertCopyCurrent, lockAtVersion, type OrderCopy } from './order-copies
 /** Tests set it: every copy used is compared with the order read under its lock (read per use, so a test can turn it off). */
 const verifyCopies = () => process.env.SETTLE_VERIFY_ORDER_COPIES === '1';
 
-/** The pseudo-transition of a payout due after close; it lives in the same deadline slot. */
-export const PAYOUT_DEADLINE = '@payout';
+export { PAYOUT_DEADLINE };
 
 const CONDITION_IMPLEMENTATIONS: Record<ConditionName, (ctx: TransitionContext) => boolean> = {
   nothing_to_pay: (ctx) => totalOf(ctx.rec.order) === 0,
@@ -213,12 +212,12 @@ async function transitionOn(
 function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string): void {
   const extras = ctx.extras;
   if (ctx.dryRun || !extras) return;
-  const { order, lines, payments, deadline } = ctx.rec;
+  const { order, lines, payments, deadline, payout } = ctx.rec;
   afterCommit(trx, () => {
     if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) return deps.orderCopies.drop(order.id);
     // In the order a read gives them (by id): another server's clock may have made an
     // earlier id than the one appended here.
-    const copy = { order, lines, payments: byId(payments), deadline, extras: { refunds: byId(extras.refunds), events: byId(extras.events) } };
+    const copy = { order, lines, payments: byId(payments), deadline, payout, extras: { refunds: byId(extras.refunds), events: byId(extras.events) } };
     deps.orderCopies.put(order.id, version, copy);
   });
 }

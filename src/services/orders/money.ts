@@ -6,12 +6,12 @@ import { sql } from 'kysely';
 import { SettleError, ruleRefused } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
-import { accountId, customerCredit, orderEscrow, platform, providerPayable } from '../../ledger/accounts.js';
+import { accountId, customerCredit, orderEscrow, platform, providerPayable, type AccountRef } from '../../ledger/accounts.js';
 import type { PostInput, PostOptions } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
 import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
-import { policiesOf, type PaymentRow } from './records.js';
+import { PAYOUT_DEADLINE, policiesOf, type PaymentRow } from './records.js';
 
 export function totalOf(order: { subtotal: number; service_fee: number }): number {
   return Number(order.subtotal) + Number(order.service_fee);
@@ -180,15 +180,62 @@ async function postWith(ctx: TransitionContext, payment: PaymentRow | null, inpu
   ctx.rec.payments.push(p);
 }
 
+interface RefundInput {
+  amountMinor: number;
+  destination: RefundDestination;
+  reason: string | null;
+  explanation?: unknown;
+  serviceFeeMinor?: number;
+}
+
 /**
  * Refunds `amountMinor` of the order's escrow to the customer's account and, when the
  * destination is the card, sends as much of it as the order's card payments can take
  * back on to them (the rest stays in the account, as seed 000 says).
  */
-export async function refundFromEscrow(
-  ctx: TransitionContext,
-  input: { amountMinor: number; destination: RefundDestination; reason: string | null; explanation?: unknown; serviceFeeMinor?: number },
-): Promise<void> {
+export async function refundFromEscrow(ctx: TransitionContext, input: RefundInput): Promise<void> {
+  await refundOrderMoney(ctx, input, orderEscrow(ctx.rec.order.id, ctx.rec.order.currency));
+}
+
+/**
+ * An ended order's refund: its money went to the provider payable and the platform at the
+ * close, so the refund comes out of the provider's payout while that is still scheduled
+ * (the platform keeps its service fee and commission, as Stripe Connect does by default).
+ * The payout shrinks by the amount; refunded in full it is cancelled and never paid. Every
+ * write of a payout holds the order's lock (firing.ts payOut touches the order first), so
+ * the payout read with the order is current here.
+ */
+export async function refundFromPayout(ctx: TransitionContext, input: RefundInput): Promise<void> {
+  const { order, payout } = ctx.rec;
+  if (payout?.status === 'paid') {
+    throw new SettleError(409, 'conflict_error', 'payout_already_paid', `The provider's payout for this order was paid at ${payout.paid_at?.toISOString()}; Settle holds none of this order's money any more.`, {
+      payoutId: payout.id,
+    });
+  }
+  const max = payout?.status === 'scheduled' ? Math.min(payout.amount, order.paid - order.refunded) : 0;
+  if (input.amountMinor > max) {
+    throw ruleRefused('refund_exceeds_refundable', `At most ${max} of this order can still be refunded (from the provider's payout, which is not paid yet).`, {
+      maxRefundable: max,
+      param: 'amount',
+    });
+  }
+  if (!payout || input.amountMinor <= 0) return;
+  await refundOrderMoney(ctx, input, providerPayable(order.provider_id, order.currency));
+  payout.amount -= input.amountMinor;
+  if (payout.amount === 0) {
+    payout.status = 'cancelled';
+    if (ctx.rec.deadline?.transition === PAYOUT_DEADLINE) ctx.rec.deadline = null;
+  }
+  ctx.event.payoutAfterRefund = { id: payout.id, amount: payout.amount, status: payout.status };
+  if (ctx.dryRun) return;
+  const updated = await sql`update payouts set amount = amount - ${input.amountMinor}::int8, status = ${payout.status}
+    where id = ${payout.id} and status = 'scheduled' and amount >= ${input.amountMinor}::int8`.execute(ctx.trx);
+  // The order's lock keeps the payout as read: anything else is a bug.
+  if (Number(updated.numAffectedRows ?? 0) !== 1) throw new Error(`payout ${payout.id} was not reduced by ${input.amountMinor}`);
+}
+
+/** Refunds `amountMinor` from `source` (the order's escrow, or the provider payable) to the customer, on to cards as asked. */
+async function refundOrderMoney(ctx: TransitionContext, input: RefundInput, source: AccountRef): Promise<void> {
   const { order } = ctx.rec;
   if (input.amountMinor <= 0) return;
   if (order.refunded + input.amountMinor > order.paid) {
@@ -221,7 +268,7 @@ export async function refundFromEscrow(
       type: 'order_refund',
       currency: order.currency,
       postings: [
-        { account: orderEscrow(order.id, order.currency), amountMinor: -input.amountMinor },
+        { account: source, amountMinor: -input.amountMinor },
         { account: customerCredit(order.customer_id, order.currency), amountMinor: input.amountMinor },
       ],
       actor: refund.actor,
@@ -232,7 +279,7 @@ export async function refundFromEscrow(
       cause: { type: 'refund', id: refund.id },
       createdAt: ctx.now,
     },
-    // Escrow holds paid - refunded, checked above; refused only past the credit's limit: deferred.
+    // The source holds what is refunded (checked above and by the caller); refused only past the credit's limit: deferred.
     { ...deferredUnlessDryRun(ctx), ...(toAccount > 0 ? { companions: [insertRefund(refund)] } : {}) },
   );
   order.refunded += input.amountMinor;

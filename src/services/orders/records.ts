@@ -14,12 +14,26 @@ export type OrderRow = Selectable<OrdersTable>;
 export type LineRow = Selectable<OrderLinesTable>;
 export type PaymentRow = Selectable<OrderPaymentsTable>;
 
+/** The pseudo-transition of a payout due after close; it lives in the order's one deadline slot. */
+export const PAYOUT_DEADLINE = '@payout';
+
 export interface OrderRecord {
   order: OrderRow;
   lines: LineRow[];
   payments: PaymentRow[];
   /** The order's one deadline row (a process deadline or the payout), if any. */
   deadline: { transition: string; due_at: Date } | null;
+  /** The provider's payout for the order, once it ended with something payable. */
+  payout: PayoutSummary | null;
+}
+
+export interface PayoutSummary {
+  id: string;
+  /** What is still to be paid (scheduled), or was paid; 0 once refunded in full. */
+  amount: number;
+  status: 'scheduled' | 'paid' | 'cancelled';
+  due_at: Date;
+  paid_at: Date | null;
 }
 
 /** What the order view needs beyond the record. */
@@ -47,6 +61,7 @@ const childrenJson = (extras: { refunds: boolean; events: boolean }) => [
   sql`coalesce((select json_agg(l order by l.position) from order_lines l where l.order_id = o.id), '[]')`.as('lines_json'),
   sql`coalesce((select json_agg(p order by p.id) from order_payments p where p.order_id = o.id), '[]')`.as('payments_json'),
   sql`(select json_build_object('transition', d.transition, 'due_at', d.due_at) from deadlines d where d.order_id = o.id)`.as('deadline_json'),
+  sql`(select json_build_object('id', p.id, 'amount', p.amount, 'status', p.status, 'due_at', p.due_at, 'paid_at', p.paid_at) from payouts p where p.order_id = o.id)`.as('payout_json'),
   ...(extras.refunds ? [sql`coalesce((select json_agg(r order by r.id) from refunds r where r.order_id = o.id), '[]')`.as('refunds_json')] : []),
   ...(extras.events ? [sql`coalesce((select json_agg(e order by e.id) from order_events e where e.order_id = o.id), '[]')`.as('events_json')] : []),
 ];
@@ -55,6 +70,7 @@ type LoadedRow = OrderRow & {
   lines_json: unknown;
   payments_json: unknown;
   deadline_json: unknown;
+  payout_json: unknown;
   refunds_json?: unknown;
   events_json?: unknown;
   locked_version?: string;
@@ -130,13 +146,15 @@ export async function loadOrderForView(
 }
 
 function toRecord(row: LoadedRow): OrderRecord {
-  const { lines_json, payments_json, deadline_json, refunds_json: _r, events_json: _e, locked_version: _l, read_version: _v, ...order } = row;
+  const { lines_json, payments_json, deadline_json, payout_json, refunds_json: _r, events_json: _e, locked_version: _l, read_version: _v, ...order } = row;
   const deadline = (typeof deadline_json === 'string' ? JSON.parse(deadline_json) : deadline_json) as { transition: string; due_at: string } | null;
+  const payout = (typeof payout_json === 'string' ? JSON.parse(payout_json) : payout_json) as (Omit<PayoutSummary, 'due_at' | 'paid_at'> & { due_at: string; paid_at: string | null }) | null;
   return {
     order: { ...(order as OrderRow), paid: Number(order.paid), refunded: Number(order.refunded) },
     lines: revive<LineRow>(lines_json, LINE_TIMES),
     payments: revive<PaymentRow>(payments_json, PAYMENT_TIMES),
     deadline: deadline ? { transition: deadline.transition, due_at: new Date(deadline.due_at) } : null,
+    payout: payout ? { ...payout, amount: Number(payout.amount), due_at: new Date(payout.due_at), paid_at: payout.paid_at ? new Date(payout.paid_at) : null } : null,
   };
 }
 

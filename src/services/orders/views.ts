@@ -2,6 +2,7 @@
 // amounts consistent with the ledger, payments, refunds and the full event history.
 import { sql } from 'kysely';
 import { normalizeSearchText } from '../../domain/search.js';
+import { getProcess } from '../../domain/process/index.js';
 import type { Db, Trx } from '../../store/db.js';
 import type { RefundView } from '../card-refunds.js';
 import { loadOrderForView, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
@@ -26,6 +27,8 @@ export interface OrderView {
   comment: string | null;
   lines: ReturnType<typeof lineView>[];
   amounts: { subtotal: number; serviceFee: number; total: number; paid: number; refunded: number; refundable: number };
+  /** The provider's payout, once the order ended with something payable. */
+  payout: { id: string; amount: number; status: string; dueAt: string; paidAt: string | null } | null;
   payments: { id: string; method: string; amount: number; refunded: number; paymentMethod: string | null; createdAt: string }[];
   refunds: RefundView[];
   proposal: unknown;
@@ -94,9 +97,23 @@ export async function orderView(db: Db | Trx, orderId: string, opts: { events?: 
   return buildView(rec, rec.extras, withEvents);
 }
 
+/**
+ * What staff can still refund: while the order holds its money, what was paid and not
+ * refunded; once it ended, no more than its provider payout has left while that is not
+ * paid (money.ts refundFromPayout).
+ */
+function refundableNow({ order, payout }: OrderRecord): number {
+  const notRefunded = order.paid - order.refunded;
+  if (order.closed_at === null) return notRefunded;
+  // Orders created under a version without refunds after the end keep that rule.
+  const refund = getProcess(order.process, order.process_version)?.transitions.find((t) => t.name === 'refund');
+  if (!refund?.from.includes(order.state)) return 0;
+  return payout?.status === 'scheduled' ? Math.min(notRefunded, payout.amount) : 0;
+}
+
 /** The view of a record and its refunds and events, all in hand (no database work). */
 export function buildView(rec: OrderRecord, extras: OrderExtras, withEvents: boolean): OrderView {
-  const { order, lines, payments, deadline } = rec;
+  const { order, lines, payments, deadline, payout } = rec;
   const { refunds, events } = extras;
   const cardRefunded = payments.filter((p) => p.method === 'card').reduce((s, p) => s + p.refunded_amount, 0);
   const inAccount = order.refunded - cardRefunded;
@@ -123,8 +140,9 @@ export function buildView(rec: OrderRecord, extras: OrderExtras, withEvents: boo
       total: totalOf(order),
       paid: order.paid,
       refunded: order.refunded,
-      refundable: order.paid - order.refunded,
+      refundable: refundableNow(rec),
     },
+    payout: payout ? { id: payout.id, amount: payout.amount, status: payout.status, dueAt: payout.due_at.toISOString(), paidAt: payout.paid_at?.toISOString() ?? null } : null,
     payments: payments.map((p) => ({
       id: p.id,
       method: p.method,

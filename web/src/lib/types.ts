@@ -140,6 +140,8 @@ export interface Order {
   comment: string | null;
   lines: Line[];
   amounts: { subtotal: number; serviceFee: number; total: number; paid: number; refunded: number; refundable: number };
+  /** The provider's payout, once the order ended with something payable. */
+  payout: { id: string; amount: number; status: 'scheduled' | 'paid' | 'cancelled'; dueAt: string; paidAt: string | null } | null;
   payments: Payment[];
   refunds: Refund[];
   proposal: Proposal | null;

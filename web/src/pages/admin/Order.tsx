@@ -16,7 +16,9 @@ import { Refunds } from '../order/Refunds';
 import { Timeline } from '../order/Timeline';
 import { ClaimPanel, StaffRefund, StaffTransitions } from '../order/StaffActions';
 
-const REFUNDABLE_STATES = ['execution', 'execution_confirmation', 'claim', 'delivery'];
+// Where staff refund part of an order: while it holds its money, and once it has ended,
+// from the provider payout while that is not paid (refundable then says how much).
+const REFUNDABLE_STATES = ['execution', 'execution_confirmation', 'delivery', 'closed', 'cancelled'];
 
 export function AdminOrder({ id }: { id: string }) {
   useServerClock();
@@ -59,12 +61,12 @@ export function AdminOrder({ id }: { id: string }) {
               <OrderLines order={o} onChange={set} staff />
             </Section>
             <Section title="Money">
-              <Amounts order={o} />
+              <Amounts order={o} payout />
               <h3>Payments</h3>
               <Payments order={o} onChange={set} staff />
               <h3>Refunds</h3>
               <Refunds order={o} onChange={set} staff />
-              {REFUNDABLE_STATES.includes(o.state) && o.amounts.refundable > 0 && o.state !== 'claim' ? (
+              {REFUNDABLE_STATES.includes(o.state) && o.amounts.refundable > 0 ? (
                 <details className="disclosure">
                   <summary>Refund part of this order</summary>
                   <StaffRefund order={o} onChange={set} />

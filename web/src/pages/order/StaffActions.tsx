@@ -67,7 +67,7 @@ export function StaffRefund({ order, onChange }: { order: Order; onChange: (o: O
   };
   return (
     <form onSubmit={submit} noValidate className="form inline-form" aria-label="Refund part of the order">
-      <MoneyField label="Refund amount" currency={c} value={amount} onChange={(v) => { setAmount(v); setAmountError(null); }} error={amountError} hint={`Held: ${money(max, c)}`} placeholder={minorToDecimal(max, c)} />
+      <MoneyField label="Refund amount" currency={c} value={amount} onChange={(v) => { setAmount(v); setAmountError(null); }} error={amountError} hint={`${order.closedAt ? 'Left in the provider payout' : 'Held'}: ${money(max, c)}`} placeholder={minorToDecimal(max, c)} />
       <SelectField label="Refund to" value={destination} onChange={setDestination} options={[{ value: 'account_credit', label: 'Account credit' }, { value: 'card', label: 'Card' }]} />
       <TextArea label="Reason (optional)" value={reason} onChange={setReason} maxLength={1000} />
       <ErrorNote error={act.error} />

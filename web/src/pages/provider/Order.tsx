@@ -97,7 +97,7 @@ export function ProviderOrder({ id }: { id: string }) {
               <OrderLines order={o} onChange={set} staff={false} />
             </Section>
             <Section title="Money">
-              <Amounts order={o} />
+              <Amounts order={o} payout />
             </Section>
             <CancelDialog order={o} request={cancel} role="provider" onClose={() => setCancel(null)} onDone={(next) => { setCancel(null); set(next); }} />
           </Page>

@@ -16,7 +16,7 @@ export function ProviderPayouts() {
         <Loaded resource={me}>{(p) => <DefinitionList items={[['Earned, not yet paid out', <Balances key="b" balances={p.payableBalances} />]]} />}</Loaded>
       </Section>
       <Section title="Payouts">
-        <p className="hint">A closed order's payout is due some days after it closes (see the business's terms).</p>
+        <p className="hint">A closed order's payout is due some days after it closes (see the business's terms). Until it is paid, staff may refund the customer part of it: the payout is then smaller, or cancelled when refunded in full.</p>
         <PayoutsTable orderLink={(o) => `/provider/orders/${o}`} />
       </Section>
     </Page>
