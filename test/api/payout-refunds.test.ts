@@ -66,6 +66,9 @@ describe('refunds after the close come out of the scheduled payout', () => {
     const tooMuch = await refund(closed.id, { amount: payoutMinor - 2_000 + 1, destination: 'account_credit' });
     expect(tooMuch.status).toBe(422);
     expect(tooMuch.body.error).toMatchObject({ code: 'refund_exceeds_refundable', maxRefundable: payoutMinor - 2_000 });
+    // Above what was paid and not refunded too: the limit named is still the payout's.
+    const farTooMuch = await refund(closed.id, { amount: 10_000 - 2_000 + 1, destination: 'account_credit' });
+    expect(farTooMuch.body.error).toMatchObject({ code: 'refund_exceeds_refundable', maxRefundable: payoutMinor - 2_000 });
     expect(await h.counts()).toEqual(before);
     expect((await h.get(`/v1/orders/${closed.id}`)).body.payout.amount).toBe(payoutMinor - 2_000);
     expect((await h.check()).problems).toEqual([]);

@@ -27,7 +27,8 @@ export const GUARDS = {
   has_pending_proposal: 'A provider proposal is pending (to accept or decline).',
   price_not_increased: "The proposed price is not above the order's current price (a higher price is refused).",
   not_reviewed: 'The order has no review yet (one review per order).',
-  within_refundable: "The requested amount is at most the order's refundable amount.",
+  within_refundable:
+    "The requested amount is at most the order's refundable amount: what it holds, or once it has ended what its scheduled payout has left (409 payout_already_paid once that was paid).",
   within_card_refundable:
     "The requested amount is at most what the card payment can take back: its captured amount minus what was refunded to it, and no more than the customer's available credit.",
 } as const satisfies Record<string, string>;

@@ -4,7 +4,7 @@ import { conflict, ruleRefused, SettleError } from '../../domain/errors.js';
 import type { GuardName } from '../../domain/process/index.js';
 import type { TransitionContext } from './context.js';
 import { policiesOf } from './records.js';
-import { cardRefundable, totalOf } from './money.js';
+import { assertRefundable, cardRefundable, totalOf } from './money.js';
 import { proposedTotal } from './terms.js';
 
 function startsAtOf(ctx: TransitionContext, line?: { starts_at: Date | null }): Date | null {
@@ -102,11 +102,7 @@ export const GUARD_IMPLEMENTATIONS: Record<GuardName, (ctx: TransitionContext) =
     if (ctx.rec.order.review) throw conflict('already_reviewed', 'This order has already been reviewed.');
   },
   within_refundable(ctx) {
-    const refundable = ctx.rec.order.paid - ctx.rec.order.refunded;
-    const amount = ctx.params.amount ?? 0;
-    if (amount > refundable) {
-      throw ruleRefused('refund_exceeds_refundable', `At most ${refundable} of this order can still be refunded.`, { maxRefundable: refundable, param: 'amount' });
-    }
+    assertRefundable(ctx.rec, ctx.params.amount ?? 0);
   },
   async within_card_refundable(ctx) {
     const payment = ctx.rec.payments.find((p) => p.id === ctx.params.paymentId && p.method === 'card');

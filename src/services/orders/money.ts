@@ -11,7 +11,8 @@ import type { PostInput, PostOptions } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
 import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
-import { PAYOUT_DEADLINE, policiesOf, type PaymentRow } from './records.js';
+import { PAYOUT_DEADLINE, policiesOf, type OrderRecord, type PaymentRow } from './records.js';
+import { getProcess, isTerminal } from '../../domain/process/index.js';
 
 export function totalOf(order: { subtotal: number; service_fee: number }): number {
   return Number(order.subtotal) + Number(order.service_fee);
@@ -198,6 +199,34 @@ export async function refundFromEscrow(ctx: TransitionContext, input: RefundInpu
 }
 
 /**
+ * What staff can still refund: while the order holds its money, what was paid and not
+ * refunded; once it has ended (under a process version whose `refund` allows it), no more
+ * than its provider payout has left while that is not paid (refundFromPayout).
+ */
+export function refundableNow({ order, payout }: OrderRecord): number {
+  const notRefunded = order.paid - order.refunded;
+  const process = getProcess(order.process, order.process_version);
+  if (!process || !isTerminal(process, order.state)) return notRefunded;
+  if (!process.transitions.find((t) => t.name === 'refund')?.from.includes(order.state)) return 0;
+  return payout?.status === 'scheduled' ? Math.min(notRefunded, payout.amount) : 0;
+}
+
+/** The `within_refundable` guard: 409 once an ended order's payout was paid, 422 above what is refundable now. */
+export function assertRefundable(rec: OrderRecord, amountMinor: number): void {
+  const { payout } = rec;
+  if (rec.order.closed_at !== null && payout?.status === 'paid') {
+    throw new SettleError(409, 'conflict_error', 'payout_already_paid', `The provider's payout for this order was paid at ${payout.paid_at?.toISOString()}; Settle holds none of this order's money any more.`, {
+      payoutId: payout.id,
+    });
+  }
+  const max = refundableNow(rec);
+  if (amountMinor > max) {
+    const where = rec.order.closed_at !== null ? " (from the provider's payout, which is not paid yet)" : '';
+    throw ruleRefused('refund_exceeds_refundable', `At most ${max} of this order can still be refunded${where}.`, { maxRefundable: max, param: 'amount' });
+  }
+}
+
+/**
  * An ended order's refund: its money went to the provider payable and the platform at the
  * close, so the refund comes out of the provider's payout while that is still scheduled
  * (the platform keeps its service fee and commission, as Stripe Connect does by default).
@@ -206,19 +235,8 @@ export async function refundFromEscrow(ctx: TransitionContext, input: RefundInpu
  * the payout read with the order is current here.
  */
 export async function refundFromPayout(ctx: TransitionContext, input: RefundInput): Promise<void> {
+  assertRefundable(ctx.rec, input.amountMinor);
   const { order, payout } = ctx.rec;
-  if (payout?.status === 'paid') {
-    throw new SettleError(409, 'conflict_error', 'payout_already_paid', `The provider's payout for this order was paid at ${payout.paid_at?.toISOString()}; Settle holds none of this order's money any more.`, {
-      payoutId: payout.id,
-    });
-  }
-  const max = payout?.status === 'scheduled' ? Math.min(payout.amount, order.paid - order.refunded) : 0;
-  if (input.amountMinor > max) {
-    throw ruleRefused('refund_exceeds_refundable', `At most ${max} of this order can still be refunded (from the provider's payout, which is not paid yet).`, {
-      maxRefundable: max,
-      param: 'amount',
-    });
-  }
   if (!payout || input.amountMinor <= 0) return;
   await refundOrderMoney(ctx, input, providerPayable(order.provider_id, order.currency));
   payout.amount -= input.amountMinor;

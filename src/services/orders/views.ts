@@ -2,11 +2,10 @@
 // amounts consistent with the ledger, payments, refunds and the full event history.
 import { sql } from 'kysely';
 import { normalizeSearchText } from '../../domain/search.js';
-import { getProcess } from '../../domain/process/index.js';
 import type { Db, Trx } from '../../store/db.js';
 import type { RefundView } from '../card-refunds.js';
 import { loadOrderForView, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
-import { totalOf } from './money.js';
+import { refundableNow, totalOf } from './money.js';
 import { PAYOUT_DEADLINE } from './engine.js';
 
 export interface OrderView {
@@ -95,20 +94,6 @@ export async function orderView(db: Db | Trx, orderId: string, opts: { events?: 
   const withEvents = opts.events ?? true;
   const rec = await loadOrderForView(db, orderId, { events: withEvents });
   return buildView(rec, rec.extras, withEvents);
-}
-
-/**
- * What staff can still refund: while the order holds its money, what was paid and not
- * refunded; once it ended, no more than its provider payout has left while that is not
- * paid (money.ts refundFromPayout).
- */
-function refundableNow({ order, payout }: OrderRecord): number {
-  const notRefunded = order.paid - order.refunded;
-  if (order.closed_at === null) return notRefunded;
-  // Orders created under a version without refunds after the end keep that rule.
-  const refund = getProcess(order.process, order.process_version)?.transitions.find((t) => t.name === 'refund');
-  if (!refund?.from.includes(order.state)) return 0;
-  return payout?.status === 'scheduled' ? Math.min(notRefunded, payout.amount) : 0;
 }
 
 /** The view of a record and its refunds and events, all in hand (no database work). */
