@@ -305,6 +305,8 @@ export const orderRoutes: RouteModule = (server, app, idem) => {
     {
       schema: {
         tags: ['payouts'],
+        summary:
+          "Provider payouts, newest first: one per ended order with something payable — scheduled (due payoutDelayDays after the end; refunds after the end shrink it), paid, or cancelled (refunded in full first). A provider sees its own.",
         querystring: Type.Composite([PageQuery, Type.Object({ providerId: Type.Optional(Id('prv')) })], { additionalProperties: false }),
       },
     },
