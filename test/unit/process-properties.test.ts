@@ -4,7 +4,7 @@ import { DEFAULT_SETTINGS } from '../../src/domain/settings.js';
 import { bookingProcess, confirmationDeadline, paymentDeadline } from '../../src/domain/process/booking.js';
 import { deadlineFor } from '../../src/domain/process/engine.js';
 import { evaluateTime, type TimePolicies } from '../../src/domain/process/time.js';
-import { addCalendarDays, calendarDate, instantOfWallTime, isSameCalendarDay, wallTime } from '../../src/domain/process/zoned.js';
+import { addCalendarDays, calendarDate, instantOfWallTime, isSameCalendarDay, readWallTime, wallTime } from '../../src/domain/process/zoned.js';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -86,6 +86,19 @@ describe('calendar arithmetic properties', () => {
         const day = (t: number) => Math.floor((t + h * H) / DAY);
         expect(isSameCalendarDay(new Date(a), new Date(b), tz)).toBe(day(a) === day(b));
       }),
+    );
+  });
+
+  it('the memoized wall clock reads as the formatter does, for every instant of a second, before 1970 too', () => {
+    const anyInstant = fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2100, 0, 1) });
+    fc.assert(
+      fc.property(zoneArb, anyInstant, fc.integer({ min: 0, max: 999 }), (tz, t, otherMs) => {
+        const sameSecond = Math.floor(t / 1000) * 1000 + otherMs;
+        expect(wallTime(t, tz)).toEqual(readWallTime(t, tz));
+        expect(wallTime(sameSecond, tz)).toEqual(readWallTime(sameSecond, tz));
+        expect(wallTime(t - 1000, tz)).toEqual(readWallTime(t - 1000, tz));
+      }),
+      { numRuns: 300 },
     );
   });
 
