@@ -15,15 +15,15 @@ export const ALSO_FROM_PAYOUT: RefundRule = { fromPayout: true };
 
 /** `refund` from `holding` (the states in which the order holds its money), per `rule`. */
 export function refundTransition<const S extends string>(holding: readonly S[], rule: RefundRule): TransitionDef<S | 'closed' | 'cancelled', 'refund'> {
-  const common = { name: 'refund', actors: ['operator'], guards: ['within_refundable'] } as const satisfies Partial<TransitionDef>;
-  if (!rule.fromPayout) {
-    return { ...common, description: "Staff refund part of the order's money while it is still held.", from: holding, to: SAME, actions: ['refund_order'] };
-  }
   return {
-    ...common,
-    description: "Staff refund part of the order's money: from what it holds, or once it has ended from the provider's payout while that is not paid yet.",
-    from: [...holding, 'closed', 'cancelled'],
+    name: 'refund',
+    description: rule.fromPayout
+      ? "Staff refund part of the order's money: from what it holds, or once it has ended from the provider's payout while that is not paid yet."
+      : "Staff refund part of the order's money while it is still held.",
+    from: rule.fromPayout ? [...holding, 'closed', 'cancelled'] : holding,
     to: SAME,
+    actors: ['operator'],
+    guards: ['within_refundable'],
     actions: ['refund_order'],
   };
 }

@@ -12,7 +12,7 @@ import { actorLabel } from '../context.js';
 import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
 import type { RefundDestination, TransitionContext } from './context.js';
 import { PAYOUT_DEADLINE, policiesOf, type OrderRecord, type PaymentRow } from './records.js';
-import { getProcess, isTerminal } from '../../domain/process/index.js';
+import { findTransition, getProcess, isTerminal } from '../../domain/process/index.js';
 
 export function totalOf(order: { subtotal: number; service_fee: number }): number {
   return Number(order.subtotal) + Number(order.service_fee);
@@ -207,21 +207,22 @@ export function refundableNow({ order, payout }: OrderRecord): number {
   const notRefunded = order.paid - order.refunded;
   const process = getProcess(order.process, order.process_version);
   if (!process || !isTerminal(process, order.state)) return notRefunded;
-  if (!process.transitions.find((t) => t.name === 'refund')?.from.includes(order.state)) return 0;
+  if (!findTransition(process, order.state, 'refund').ok) return 0;
   return payout?.status === 'scheduled' ? Math.min(notRefunded, payout.amount) : 0;
 }
 
 /** The `within_refundable` guard: 409 once an ended order's payout was paid, 422 above what is refundable now. */
 export function assertRefundable(rec: OrderRecord, amountMinor: number): void {
+  // Only an ended order has a payout.
   const { payout } = rec;
-  if (rec.order.closed_at !== null && payout?.status === 'paid') {
+  if (payout?.status === 'paid') {
     throw new SettleError(409, 'conflict_error', 'payout_already_paid', `The provider's payout for this order was paid at ${payout.paid_at?.toISOString()}; Settle holds none of this order's money any more.`, {
       payoutId: payout.id,
     });
   }
   const max = refundableNow(rec);
   if (amountMinor > max) {
-    const where = rec.order.closed_at !== null ? " (from the provider's payout, which is not paid yet)" : '';
+    const where = payout ? " (from the provider's payout, which is not paid yet)" : '';
     throw ruleRefused('refund_exceeds_refundable', `At most ${max} of this order can still be refunded${where}.`, { maxRefundable: max, param: 'amount' });
   }
 }
@@ -235,7 +236,7 @@ export function assertRefundable(rec: OrderRecord, amountMinor: number): void {
  * the payout read with the order is current here.
  */
 export async function refundFromPayout(ctx: TransitionContext, input: RefundInput): Promise<void> {
-  assertRefundable(ctx.rec, input.amountMinor);
+  // The within_refundable guard (assertRefundable) has checked the amount against the payout.
   const { order, payout } = ctx.rec;
   if (!payout || input.amountMinor <= 0) return;
   await refundOrderMoney(ctx, input, providerPayable(order.provider_id, order.currency));
