@@ -55,6 +55,8 @@ export interface PostedTransaction {
   companionRows: number[];
   /** With `claim`: false when the claim changed no row, and nothing was written. */
   claimed: boolean;
+  /** With `claimAfter`: the row it returned (as JSON), or null (also for a deferred write). */
+  claimAfterRow: Record<string, unknown> | null;
 }
 
 /**
@@ -77,8 +79,9 @@ export interface PostOptions {
    */
   claim?: RawBuilder<unknown>;
   /**
-   * With `claim`: an `update … returning 1` the claim must run after, to take another
+   * With `claim`: an `update … returning …` the claim must run after, to take another
    * row's lock first (the claim names it `locked`: `… and exists (select 1 from locked)`).
+   * What it returned comes back as `claimAfterRow`.
    */
   claimAfter?: RawBuilder<unknown>;
   /**
@@ -169,7 +172,7 @@ export class Ledger {
     const raises = options.atomic || options.deferred;
     const claimed = options.claim ? sql`(select count(*) = 1 from claim)` : sql`true`;
     const guard = options.guard ? sql`(${options.guard.condition})` : sql`true`;
-    const result = await sql<{ updated: number; guard_ok: boolean; claimed: boolean; companion_rows: number[] }>`
+    const result = await sql<{ updated: number; guard_ok: boolean; claimed: boolean; companion_rows: number[]; claim_after_row?: Record<string, unknown> | null }>`
       with ${options.claim && options.claimAfter ? sql`locked as (${options.claimAfter}),` : sql``}
       ${options.claim ? sql`claim as (${options.claim}),` : sql``}
       v (account_id, shard, delta, bounded) as (values ${values}),
@@ -198,6 +201,7 @@ export class Ledger {
         )}
       select (select count(*) from upd)::int as updated, (select ok from g) as guard_ok, (select claimed from g) as claimed,
         array[${sql.join([sql`0`, ...companions.map((_, i) => sql`(select count(*) from ${sql.ref(`c${i}`)})::int`)])}] as companion_rows
+        ${options.claim && options.claimAfter ? sql`, (select to_json(l) from locked l limit 1) as claim_after_row` : sql``}
         ${raises ? sql`, settle_refuse(case when not (select claimed from g) then ${options.deferred ? sql`'unclaimed'` : sql`null`}
           when not (select ok from g) then 'guard'
           when (select count(*) from upd) <> ${rows.length} then 'balance:' || coalesce((
@@ -222,20 +226,20 @@ export class Ledger {
         if (refused === 'guard' && options.guard) throw await options.guard.error(trx);
         if (refused.startsWith('companion:')) {
           const missing = Number(refused.slice('companion:'.length));
-          return { rows: [{ updated: rows.length, guard_ok: true, claimed: true, companion_rows: [0, ...companions.map((_, i) => (i === missing ? 0 : 1))] }] };
+          return { rows: [{ updated: rows.length, guard_ok: true, claimed: true, companion_rows: [0, ...companions.map((_, i) => (i === missing ? 0 : 1))], claim_after_row: null }] };
         }
         throw await refusal(trx, rows);
       });
     // Deferred: the statement raises on any refusal, so reaching here means it went (or will go) through.
-    if (result === null) return { id, createdAt: input.createdAt, companionRows: companions.map(() => 1), claimed: true };
+    if (result === null) return { id, createdAt: input.createdAt, companionRows: companions.map(() => 1), claimed: true, claimAfterRow: null };
     const row = result.rows[0];
     if (row && !row.claimed) {
       if (row.companion_rows.some((n) => n !== 0)) throw new Error('ledger.post: a companion of an unclaimed write was written (companions of a claim must select from txn)');
-      return { id, createdAt: input.createdAt, companionRows: [], claimed: false };
+      return { id, createdAt: input.createdAt, companionRows: [], claimed: false, claimAfterRow: row.claim_after_row ?? null };
     }
     if (row && !row.guard_ok && options.guard) throw await options.guard.error(trx);
     if (!row || row.updated !== rows.length) throw await refusal(trx, rows);
-    return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1), claimed: true };
+    return { id, createdAt: input.createdAt, companionRows: row.companion_rows.slice(1), claimed: true, claimAfterRow: row.claim_after_row ?? null };
   }
 
   /** An atomic write whose accounts may not exist yet: the same write, in a transaction of its own. */

@@ -13,7 +13,7 @@ import { conflict, notFound, ruleRefused, type SettleError } from '../domain/err
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
-import { touchOrder, touchOrderStatement } from './orders/order-version.js';
+import { touchOrder, touchOrderVersionsStatement, type TouchedVersions } from './orders/order-version.js';
 import type { Selectable } from 'kysely';
 import type { RefundsTable } from '../store/schema.js';
 
@@ -85,6 +85,8 @@ export interface SentRefund {
   refund: RefundView;
   /** Whether the AlsoWrite was written with the settle. */
   alsoWritten: boolean;
+  /** For an order's refund that this call settled: the order's versions either side of the settle. */
+  orderVersions: TouchedVersions | null;
 }
 
 export class CardRefundService {
@@ -239,10 +241,11 @@ export class CardRefundService {
         provider_reference = coalesce(${settled.providerReference}::text, provider_reference),
         failure_reason = ${settled.failureReason}::text, updated_at = ${now.toISOString()}::timestamptz
         where id = ${refund.id} and status = 'pending' ${orderId ? sql`and exists (select 1 from locked)` : sql``} returning 1`,
-      ...(orderId ? { claimAfter: sql`${touchOrderStatement(orderId)} returning 1` } : {}),
+      ...(orderId ? { claimAfter: touchOrderVersionsStatement(orderId) } : {}),
     };
     const done = { ...refund, status: settled.status, failureReason: settled.failureReason, updatedAt: now.toISOString() };
-    const otherwise = async (): Promise<SentRefund> => ({ refund: refundView(await this.load(this.s.store.db, refund.id)), alsoWritten: false }); // another process settled it
+    // another process settled it
+    const otherwise = async (): Promise<SentRefund> => ({ refund: refundView(await this.load(this.s.store.db, refund.id)), alsoWritten: false, orderVersions: null });
     if (result.ok) {
       // Settling is then one statement, its own transaction.
       const settle = (companion: RawBuilder<unknown> | null) =>
@@ -253,7 +256,8 @@ export class CardRefundService {
       // An atomic write whose companion wrote nothing wrote nothing at all: settle without it.
       if (companion && posted.companionRows[0] !== 1) posted = await settle(null);
       if (!posted.claimed) return otherwise();
-      return { refund: done, alsoWritten: companion !== null && posted.companionRows[0] === 1 };
+      const orderVersions = orderId ? touchedVersions(posted.claimAfterRow) : null;
+      return { refund: done, alsoWritten: companion !== null && posted.companionRows[0] === 1, orderVersions };
     }
     // A failed refund also gives its amount back to the cap: a transaction.
     const posted = await this.s.store.transaction(async (trx) => {
@@ -261,7 +265,7 @@ export class CardRefundService {
       if (p.claimed) await this.releaseCap(trx, source, refund.amount);
       return p;
     });
-    return posted.claimed ? { refund: done, alsoWritten: false } : otherwise();
+    return posted.claimed ? { refund: done, alsoWritten: false, orderVersions: null } : otherwise();
   }
 
   /** Staff retry of a failed card refund: reserve again, then send as a new attempt. */
@@ -418,4 +422,11 @@ export function insertRefund(r: RefundRow) {
 /** Where a card source keeps its refunded-so-far cap. */
 function capTable(source: CardSource): 'top_ups' | 'order_payments' {
   return source.type === 'top_up' ? 'top_ups' : 'order_payments';
+}
+
+function touchedVersions(row: Record<string, unknown> | null): TouchedVersions {
+  const before = row?.before;
+  const after = row?.after;
+  if (typeof before !== 'string' || typeof after !== 'string') throw new Error(`card refund settle: the order's touch returned ${JSON.stringify(row)}`);
+  return { before, after };
 }

@@ -123,21 +123,62 @@ describe('order copies', () => {
     expect((await h.check()).ok).toBe(true);
   }));
 
-  it('found stale because a card refund settled after the cancel, or a deadline fired: run again, money right', () => unverified(async () => {
+  it('kept through a card refund that settles after the commit: the next transition starts from it', async () => {
     const p = await parties(h);
     const order = await book(h, p, { startsInSeconds: 6 * DAY, lines: 2 });
     await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
     await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
-    // A cancel whose card refund settles after the commit: no copy is kept for it.
+    // The cancel's card refund settles after its commit, touching the order: the copy is
+    // put back at the settle's version, with the refund as settled.
     const one = await h.post(`/v1/orders/${order.id}/cancel`, { lineIds: [order.lines[0].id], refundDestination: 'card' }, { key: p.customer.key });
     expect(one.status, JSON.stringify(one.body)).toBe(200);
     expect(one.body.refunds.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);
+    const before = counts();
     const rest = await h.post(`/v1/orders/${order.id}/cancel`, { refundDestination: 'card' }, { key: h.adminKey });
     expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+    expect(counts().used - before.used).toBe(1);
+    expect(counts().stale - before.stale).toBe(0);
     expect(rest.body.state).toBe('cancelled');
     expect(rest.body.amounts.refunded).toBe(rest.body.amounts.paid);
+    expect(rest.body.refunds).toHaveLength(2);
     expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(rest.body);
+    expect((await h.check()).ok).toBe(true);
+  });
 
+  it('not kept through a card refund when another server wrote the order before it settled', () => unverified(async () => {
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 6 * DAY, lines: 2 });
+    await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
+    await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    // While the card provider is being asked, the second server writes the order (a proposal):
+    // the settle then finds the order at another version than the cancel left.
+    const payments = h.app.services.payments;
+    const refund = payments.refund.bind(payments);
+    let proposed: { status: number; body: { error?: unknown } } | undefined;
+    payments.refund = async (input) => {
+      proposed = await postOther(`/v1/orders/${order.id}/proposal`, { lines: [{ id: order.lines[1].id, unitAmount: 4_000 }] }, p.provider.key);
+      return refund(input);
+    };
+    let one;
+    try {
+      one = await h.post(`/v1/orders/${order.id}/cancel`, { lineIds: [order.lines[0].id], refundDestination: 'card' }, { key: p.customer.key });
+    } finally {
+      payments.refund = refund;
+    }
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    expect(proposed?.status, JSON.stringify(proposed?.body)).toBe(200);
+    const before = counts();
+    // Had the copy been put back, it would lack the proposal, and accepting would be refused.
+    const accepted = await h.post(`/v1/orders/${order.id}/proposal/accept`, {}, { key: p.customer.key });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+    expect(counts().used - before.used).toBe(0);
+    expect(accepted.body.lines[1].unitAmount).toBe(4_000);
+    expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(accepted.body);
+    expect((await h.check()).ok).toBe(true);
+  }));
+
+  it('found stale because a deadline fired: run again, money right', () => unverified(async () => {
+    const p = await parties(h);
     // A deadline fired by the sweep (here: confirmation expired) moves an order this server has a copy of.
     const lapsing = await book(h, p, { startsInSeconds: 6 * DAY });
     await advance(h, 25 * 3600);

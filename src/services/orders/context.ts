@@ -8,7 +8,7 @@ import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
 import type { AlsoWrite, CardRefundService, RefundView, SentRefund } from '../card-refunds.js';
 import type { OrderNumbers } from './order-numbers.js';
-import type { OrderCopies } from './order-copies.js';
+import type { HeldCopy, OrderCopies } from './order-copies.js';
 import type { PayoutRow } from './writes.js';
 import type { LineRow, OrderExtras, OrderRecord } from './records.js';
 
@@ -103,6 +103,11 @@ export interface TransitionContext extends TransitionDeps {
   nextDeadline?: { transition: string; at: Date } | null;
   /** Refunds and events for the response (kept current), when the request answers with the view. */
   extras?: OrderExtras;
+  /**
+   * After commit, the order's copy as this transition left it, held back while its card
+   * refunds settle (order-copies.ts putAfterSettles).
+   */
+  heldCopy?: HeldCopy;
 }
 
 /** The party an actor speaks for in the order: operators act for someone. */

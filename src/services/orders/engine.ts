@@ -205,20 +205,23 @@ async function transitionOn(
 
 /**
  * Once the transaction committed, the order as it left it is this process's copy — unless
- * card refunds are still to settle (they give the order a new version), it was a dry run,
- * or the order has ended (a review may still come, but rarely soon: a copy of every closed
- * order would only keep memory busy).
+ * it was a dry run, or the order has ended (a review may still come, but rarely soon: a
+ * copy of every closed order would only keep memory busy). With card refunds still to
+ * settle (each gives the order a new version) the copy is held in ctx.heldCopy, for the
+ * caller to put back once they have (order-copies.ts putAfterSettles).
  */
 function keepCopy(deps: TransitionDeps, trx: Trx, ctx: TransitionContext, version: string): void {
   const extras = ctx.extras;
   if (ctx.dryRun || !extras) return;
   const { order, lines, payments, deadline, payout } = ctx.rec;
   afterCommit(trx, () => {
-    if (ctx.afterCommit.length > 0 || isTerminal(ctx.process, order.state)) return deps.orderCopies.drop(order.id);
+    if (isTerminal(ctx.process, order.state)) return deps.orderCopies.drop(order.id);
     // In the order a read gives them (by id): another server's clock may have made an
     // earlier id than the one appended here.
     const copy = { order, lines, payments: byId(payments), deadline, payout, extras: { refunds: byId(extras.refunds), events: byId(extras.events) } };
-    deps.orderCopies.put(order.id, version, copy);
+    if (ctx.afterCommit.length === 0) return deps.orderCopies.put(order.id, version, copy);
+    deps.orderCopies.drop(order.id);
+    ctx.heldCopy = { version, copy };
   });
 }
 

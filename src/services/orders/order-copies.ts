@@ -3,9 +3,12 @@
 // next one, not waited for) locks the order and checks the row is still the version the
 // copy was made from. Anything that changes an order, its lines, payments, deadline,
 // refunds or events gives the order row a new version (the rule in order-version.ts), so
-// an equal version means an equal order. A different one (another process, a card refund
-// settling, a deadline firing) raises a serialization failure: the transaction is rolled
-// back and run again (retryOnConflict), and the copy is gone by then, so it reads the order.
+// an equal version means an equal order. A different one (another process, a deadline
+// firing) raises a serialization failure: the transaction is rolled back and run again
+// (retryOnConflict), and the copy is gone by then, so it reads the order. A transition's own
+// card refunds settle after its commit and touch the order: its copy is held until then and
+// put back at the last settle's version, if each settle found the version the one before
+// left (putAfterSettles).
 //
 // A copy is taken out while a transition uses it (a second request on the same order reads
 // and waits on the lock as before) and put back only after that transaction committed.
@@ -15,6 +18,7 @@ import { sql } from 'kysely';
 import type { Trx } from '../../store/db.js';
 import { deferredMark } from '../../store/pipeline-marks.js';
 import type { OrderExtras, OrderRecord } from './records.js';
+import type { SentRefund } from '../card-refunds.js';
 
 export type OrderCopy = OrderRecord & { extras: OrderExtras };
 
@@ -68,6 +72,33 @@ export class OrderCopies {
   get size(): number {
     return this.copies.size;
   }
+}
+
+/** A transition's copy of the order, held back until its card refunds have settled. */
+export interface HeldCopy {
+  version: string;
+  copy: OrderCopy;
+}
+
+/**
+ * Puts back a copy held while its card refunds settled (each settle touches the order, so
+ * gives it a new version), with those refunds as settled. Only if every one succeeded and
+ * each settle found the order at the version the write before it left: then nothing else
+ * wrote the order in between, and the copy at the last settle's version is the stored
+ * order. Otherwise the next transition reads the order.
+ */
+export function putAfterSettles(copies: OrderCopies, held: HeldCopy, sent: SentRefund[], nowMs = Date.now()): boolean {
+  const orderId = held.copy.order.id;
+  let version = held.version;
+  for (const s of sent) {
+    if (s.refund.status !== 'succeeded' || !s.orderVersions || s.orderVersions.before !== version) return false;
+    version = s.orderVersions.after;
+  }
+  const settled = new Map(sent.map((s) => [s.refund.id, s.refund]));
+  const refunds = held.copy.extras.refunds.map((r) => settled.get(r.id) ?? r);
+  if (refunds.filter((r) => settled.has(r.id)).length !== settled.size) return false; // not all of them in the copy: a bug, but no reason to fail
+  copies.put(orderId, version, { ...held.copy, extras: { ...held.copy.extras, refunds } }, nowMs);
+  return true;
 }
 
 /** Deeper than any order record nests; beyond it (a cycle?) structuredClone decides. */

@@ -17,3 +17,20 @@ export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
 export function touchOrderStatement(orderId: string): RawBuilder<unknown> {
   return sql`update orders set updated_at = updated_at where id = ${orderId}`;
 }
+
+/** The order's versions either side of a touch: `before` is its newest committed row's. */
+export interface TouchedVersions {
+  before: string;
+  after: string;
+}
+
+/**
+ * touchOrderStatement that also returns the row's version before it and after it (as
+ * TouchedVersions). `before` comes from a `for update` read, which waits for a concurrent
+ * writer and then sees its row (a plain read would see the statement's snapshot).
+ */
+export function touchOrderVersionsStatement(orderId: string): RawBuilder<unknown> {
+  return sql`with prev as (select xmin::text as version from orders where id = ${orderId} for update)
+    update orders set updated_at = updated_at where id = ${orderId} and exists (select 1 from prev)
+    returning (select version from prev) as before, xmin::text as after`;
+}

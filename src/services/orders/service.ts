@@ -14,7 +14,8 @@ import { buildView, eventView, listOrderIds, orderView, type EventView, type Ord
 import { loadOrder, policiesOf, type OrderExtras } from './records.js';
 import { DeadlineFiring } from './firing.js';
 import { cardRefundable } from './money.js';
-import type { RefundView } from '../card-refunds.js';
+import type { RefundView, SentRefund } from '../card-refunds.js';
+import { putAfterSettles } from './order-copies.js';
 
 /**
  * Who asks: the request's idempotency key and, from the HTTP layer, the INSERT of its
@@ -133,12 +134,17 @@ export class OrderService {
             // the last one's settle also stores that answer if all went through.
             // One that failed put money back in credit and released its cap: read it all.
             const settled: RefundView[] = [];
+            const sentAll: SentRefund[] = [];
             for (const [i, send] of pending.entries()) {
               const last = i === pending.length - 1 && settled.every((r) => r.status === 'succeeded');
               const sent = await send(last && answer ? (refund, onlyWith) => answer.update(withRefunds(view, [...settled, refund]), onlyWith) : undefined);
               settled.push(sent.refund);
+              sentAll.push(sent);
               if (sent.alsoWritten && answer) answer.recorded = true;
             }
+            // The transition's copy of the order, with the refunds settled, if nothing else wrote the order meanwhile.
+            const held = respond.ctx().heldCopy;
+            if (held) putAfterSettles(this.deps.orderCopies, held, sentAll);
             if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
             return withRefunds(view, settled);
           }
