@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app/app.js';
 import { buildHttpApp, type HttpServer } from '../../src/http/app.js';
-import { OrderCopies, assertCopyCurrent, type OrderCopy } from '../../src/services/orders/order-copies.js';
+import { OrderCopies, assertCopyCurrent, putAfterSettles, type HeldCopy, type OrderCopy } from '../../src/services/orders/order-copies.js';
+import type { RefundView, SentRefund } from '../../src/services/card-refunds.js';
 import { sql } from 'kysely';
 import { openStore, runAgain, transactionAttempt } from '../../src/store/db.js';
 import { TEST_DB, databaseUrl } from '../helpers/db.js';
@@ -57,6 +58,17 @@ async function unverified<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     if (saved !== undefined) process.env.SETTLE_VERIFY_ORDER_COPIES = saved;
   }
+}
+
+/** A two-line booking, confirmed and paid by `paymentMethod`, and its customer's first cancel of a line to the card. */
+async function paidTwoLinesThenCancelOne(paymentMethod: string) {
+  const p = await parties(h);
+  const order = await book(h, p, { startsInSeconds: 6 * DAY, lines: 2 });
+  await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
+  await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod }, { key: p.customer.key });
+  const one = await h.post(`/v1/orders/${order.id}/cancel`, { lineIds: [order.lines[0].id], refundDestination: 'card' }, { key: p.customer.key });
+  expect(one.status, JSON.stringify(one.body)).toBe(200);
+  return { p, order, one };
 }
 
 describe('order copies', () => {
@@ -124,14 +136,9 @@ describe('order copies', () => {
   }));
 
   it('kept through a card refund that settles after the commit: the next transition starts from it', async () => {
-    const p = await parties(h);
-    const order = await book(h, p, { startsInSeconds: 6 * DAY, lines: 2 });
-    await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key });
-    await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
     // The cancel's card refund settles after its commit, touching the order: the copy is
     // put back at the settle's version, with the refund as settled.
-    const one = await h.post(`/v1/orders/${order.id}/cancel`, { lineIds: [order.lines[0].id], refundDestination: 'card' }, { key: p.customer.key });
-    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    const { order, one } = await paidTwoLinesThenCancelOne('pm_card_visa');
     expect(one.body.refunds.every((r: { status: string }) => r.status === 'succeeded')).toBe(true);
     const before = counts();
     const rest = await h.post(`/v1/orders/${order.id}/cancel`, { refundDestination: 'card' }, { key: h.adminKey });
@@ -142,6 +149,20 @@ describe('order copies', () => {
     expect(rest.body.amounts.refunded).toBe(rest.body.amounts.paid);
     expect(rest.body.refunds).toHaveLength(2);
     expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(rest.body);
+    expect((await h.check()).ok).toBe(true);
+  });
+
+  it('not kept through a card refund that failed: the next transition reads the order', async () => {
+    const { p, order, one } = await paidTwoLinesThenCancelOne('pm_card_refund_fails');
+    expect(one.body.refunds.map((r: { status: string }) => r.status)).toEqual(['failed']);
+    const before = counts();
+    const rest = await h.post(`/v1/orders/${order.id}/cancel`, { refundDestination: 'account_credit' }, { key: h.adminKey });
+    expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+    expect(counts().used - before.used).toBe(0);
+    expect(rest.body.state).toBe('cancelled');
+    expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(rest.body);
+    // The failed refund's money is back in credit, with the rest of the order's.
+    expect(await h.balance(p.customer.id)).toBe(order.amounts.total);
     expect((await h.check()).ok).toBe(true);
   });
 
@@ -318,6 +339,38 @@ describe('OrderCopies', () => {
     const none = new OrderCopies({ maxCopies: 0 });
     none.put('ord_a', '1', copy('ord_a'));
     expect(none.take('ord_a')).toBeUndefined();
+  });
+
+  it('put back after card refunds only along an unbroken chain of versions, all succeeded, and over no newer copy', () => {
+    const refund = (id: string) => ({ id, status: 'pending', failureReason: null, updatedAt: '2026-01-01T00:00:00.000Z' }) as unknown as RefundView;
+    const held = (): HeldCopy => ({ version: '10', copy: { ...copy('ord_a'), extras: { refunds: [refund('ref_1'), refund('ref_2')], events: [] } } });
+    const sent = (id: string, before: string, after: string, status = 'succeeded'): SentRefund => ({
+      refund: { ...refund(id), status, updatedAt: '2026-01-01T00:00:01.000Z' } as RefundView,
+      alsoWritten: false,
+      orderVersions: { before, after },
+    });
+    // Two settles, each finding the version the write before it left: the copy at the last one's, refunds settled.
+    const copies = new OrderCopies();
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '10', '11'), sent('ref_2', '11', '12')])).toBe(true);
+    const taken = copies.take('ord_a');
+    expect(taken?.version).toBe('12');
+    expect(taken?.copy.extras.refunds.map((r) => [r.id, r.status, r.updatedAt])).toEqual([
+      ['ref_1', 'succeeded', '2026-01-01T00:00:01.000Z'],
+      ['ref_2', 'succeeded', '2026-01-01T00:00:01.000Z'],
+    ]);
+    // Someone wrote the order between the two settles (11 → 15): not put back.
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '10', '11'), sent('ref_2', '15', '16')])).toBe(false);
+    // Someone wrote it before the first settle.
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '13', '14'), sent('ref_2', '14', '15')])).toBe(false);
+    // A refund failed (its money went back to credit, its cap released): not put back.
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '10', '11'), sent('ref_2', '11', '12', 'failed')])).toBe(false);
+    // Settled by another process (no versions): not put back.
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '10', '11'), { ...sent('ref_2', '11', '12'), orderVersions: null }])).toBe(false);
+    expect(copies.size).toBe(0);
+    // A later transition in this process put a newer copy meanwhile: it stays.
+    copies.put('ord_a', '20', copy('ord_a'));
+    expect(putAfterSettles(copies, held(), [sent('ref_1', '10', '11'), sent('ref_2', '11', '12')])).toBe(false);
+    expect(copies.take('ord_a')?.version).toBe('20');
   });
 
   it('the test check tells a copy that differs from the stored order (key order aside)', () => {

@@ -69,6 +69,10 @@ export class OrderCopies {
     this.copies.delete(orderId);
   }
 
+  has(orderId: string): boolean {
+    return this.copies.has(orderId);
+  }
+
   get size(): number {
     return this.copies.size;
   }
@@ -85,10 +89,12 @@ export interface HeldCopy {
  * gives it a new version), with those refunds as settled. Only if every one succeeded and
  * each settle found the order at the version the write before it left: then nothing else
  * wrote the order in between, and the copy at the last settle's version is the stored
- * order. Otherwise the next transition reads the order.
+ * order. Otherwise the next transition reads the order. A copy there now was put by a
+ * later transition in this process (the held one's was dropped at its commit): it stays.
  */
 export function putAfterSettles(copies: OrderCopies, held: HeldCopy, sent: SentRefund[], nowMs = Date.now()): boolean {
   const orderId = held.copy.order.id;
+  if (copies.has(orderId)) return false;
   let version = held.version;
   for (const s of sent) {
     if (s.refund.status !== 'succeeded' || !s.orderVersions || s.orderVersions.before !== version) return false;
