@@ -144,3 +144,20 @@ describe('an order cancelled to the card: the stored answer of the cancel', () =
     });
   }
 });
+
+describe('an order paid partly from credit and partly by card, cancelled to the card', () => {
+  it('refunds the card part to the card and the rest to credit, and answers with its refunds as a read lists them', async () => {
+    const p = await parties(h, 3_000); // less than the order: the card pays the rest
+    const order = await book(h, p, { startsInSeconds: 10 * DAY });
+    expect((await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+    const paid = await h.post(`/v1/orders/${order.id}/pay`, { useAccountCredit: true, paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    const cancelled = await h.post(`/v1/orders/${order.id}/cancel`, { refundDestination: 'card' }, { key: p.customer.key });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    const byDestination = Object.fromEntries(cancelled.body.refunds.map((r: { destination: string; amount: number }) => [r.destination, r.amount]));
+    expect(byDestination).toEqual({ account_credit: 3_000, card: order.amounts.total - 3_000 });
+    expect((await h.get(`/v1/orders/${order.id}`)).body).toEqual(cancelled.body);
+    expect(await h.balance(p.customer.id)).toBe(3_000);
+    expect((await h.check()).ok).toBe(true);
+  });
+});

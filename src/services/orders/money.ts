@@ -303,13 +303,14 @@ async function refundOrderMoney(ctx: TransitionContext, input: RefundInput, sour
   );
   order.refunded += input.amountMinor;
   order.service_fee_refunded += input.serviceFeeMinor ?? 0;
-  // The card parts were split under the order's lock (caps) and their money is the credit
-  // this transaction just moved in (and holds locked): only a bug refuses them, deferred.
-  for (const c of cardParts) await reserveCardRefund(ctx, c.payment, c.amountMinor, input.reason, input.explanation, deferredUnlessDryRun(ctx));
+  // Listed in the order a read lists them (by id: the account part's id was made first).
   if (toAccount > 0) {
     if (posted.companionRows[0] !== 1) throw new Error(`refund ${refund.id} was not written`);
     ctx.refunds.push(refundView(refund));
   }
+  // The card parts were split under the order's lock (caps) and their money is the credit
+  // this transaction just moved in (and holds locked): only a bug refuses them, deferred.
+  for (const c of cardParts) await reserveCardRefund(ctx, c.payment, c.amountMinor, input.reason, input.explanation, deferredUnlessDryRun(ctx));
 }
 
 /** How `amountMinor` goes back to the card payments: largest remaining first. */
