@@ -828,6 +828,12 @@ class Simulation {
     const res = await this.send(head, request.method, request.path, request.body, party.key);
     this.note(`${head} → ${this.outcome(res)}`);
     if (res.status === 200) {
+      // The answer is the order as the transition left it: a read right after gives the same
+      // (nothing else runs between steps; a stored answer replays it, so it must be right).
+      if (res.body?.object === 'order') {
+        const read = await this.order(ref);
+        if (!isDeepStrictEqual(read, res.body)) fail(`${head}: the answer differs from the order read after it\n${firstDifference(res.body, read)}`);
+      }
       await this.afterSuccess(action, who, order, res.body, head);
       this.focus = this.orderIndex.get(ref.id) ?? null;
     }
@@ -1392,4 +1398,16 @@ function addLocalDays(ms: number, days: number, timeZone: string): number {
 
 function localDay(ms: number, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+}
+
+/** Where two JSON values first differ, for a failure message. */
+function firstDifference(a: unknown, b: unknown, path = ''): string {
+  if (isDeepStrictEqual(a, b)) return '';
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d) return d;
+    }
+  }
+  return `${path || '(root)'}: answer ${JSON.stringify(a)?.slice(0, 300)} / read ${JSON.stringify(b)?.slice(0, 300)}`;
 }
