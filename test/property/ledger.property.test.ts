@@ -29,6 +29,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('reverse' as const), pick: fc.nat() }),
 );
 
+/** Where each kind of answer can be read back. */
+const READ_PATH: Record<string, string> = { top_up: 'top-ups', charge: 'charges', refund: 'refunds', transaction: 'transactions' };
+
+/** An answer is what a retry of the request replays: it must be the resource as a read right after gives it. */
+async function expectReadEqual(r: { status: number; body: { object?: string; id?: string } }): Promise<void> {
+  if (r.status !== 200) return;
+  const collection = READ_PATH[r.body.object ?? ''];
+  expect(collection, `no read for an answer of ${JSON.stringify(r.body).slice(0, 200)}`).toBeDefined();
+  const read = await h.get(`/v1/${collection}/${r.body.id}`);
+  expect(read.status).toBe(200);
+  expect(read.body).toEqual(r.body);
+}
+
 describe('ledger invariants under random operations', () => {
   it('balances match the model, never go negative, and check stays clean', async () => {
     const customers = [await h.customer(), await h.customer(), await h.customer()];
@@ -46,12 +59,14 @@ describe('ledger invariants under random operations', () => {
           if (o.kind === 'topUp') {
             const c = customers[o.c]!.id;
             const r = await h.post(`/v1/customers/${c}/top-ups`, { amount: o.amount, currency: 'USD', paymentMethod: o.failingCard ? 'pm_card_refund_fails' : 'pm_card_visa' });
+            await expectReadEqual(r);
             expect(r.status).toBe(200);
             model.set(c, bal(c) + o.amount);
             topUps.push({ id: r.body.id, customer: c, left: o.amount });
           } else if (o.kind === 'charge') {
             const c = customers[o.c]!.id;
             const r = await h.post('/v1/charges', { customerId: c, providerId: providers[o.p]!.id, amount: o.amount, currency: 'USD', description: 'x' });
+            await expectReadEqual(r);
             if (o.amount <= bal(c)) {
               expect(r.status).toBe(200);
               model.set(c, bal(c) - o.amount);
@@ -62,6 +77,7 @@ describe('ledger invariants under random operations', () => {
             const ch = charges[o.pick % charges.length]!;
             const want = o.amount ?? ch.left;
             const r = await h.post(`/v1/charges/${ch.id}/refunds`, o.amount === null ? {} : { amount: o.amount });
+            await expectReadEqual(r);
             if (want > 0 && want <= ch.left) {
               expect(r.status).toBe(200);
               ch.left -= want;
@@ -72,6 +88,7 @@ describe('ledger invariants under random operations', () => {
             const t = topUps[o.pick % topUps.length]!;
             const want = o.amount ?? t.left;
             const r = await h.post(`/v1/top-ups/${t.id}/refunds`, o.amount === null ? {} : { amount: o.amount });
+            await expectReadEqual(r);
             if (want > 0 && want <= t.left && want <= bal(t.customer)) {
               expect(r.status).toBe(200);
               if (r.body.status === 'succeeded') {
@@ -82,6 +99,7 @@ describe('ledger invariants under random operations', () => {
           } else if (o.kind === 'correction') {
             const c = customers[o.c]!.id;
             const r = await h.post(`/v1/customers/${c}/balance-corrections`, { amount: o.amount, currency: 'USD', memo: 'prop' });
+            await expectReadEqual(r);
             if (bal(c) + o.amount >= 0) {
               expect(r.status).toBe(200);
               model.set(c, bal(c) + o.amount);
@@ -90,6 +108,7 @@ describe('ledger invariants under random operations', () => {
           } else if (o.kind === 'reverse' && txns.length) {
             const t = txns[o.pick % txns.length]!;
             const r = await h.post(`/v1/transactions/${t.id}/reverse`, {});
+            await expectReadEqual(r);
             if (r.status === 200) {
               const c = r.body.customerId as string;
               model.set(c, bal(c) + r.body.amount);
