@@ -53,7 +53,7 @@ export class AdjustmentService {
         'transaction_not_reversible',
         original.type === 'reversal'
           ? 'A reversal cannot itself be reversed; make a correction instead.'
-          : `A ${original.type} transaction cannot be reversed; ${original.type === 'top_up' ? 'refund the top-up to the card instead' : 'use a refund instead'}.`,
+          : `This transaction (${original.type}) cannot be reversed; ${original.type === 'top_up' ? 'refund the top-up to the card instead' : 'use a refund instead'}.`,
       );
     }
     if (original.reversedBy) throw conflict('already_reversed', `Transaction ${transactionId} was already reversed by ${original.reversedBy}.`);
