@@ -1,8 +1,11 @@
-// A deterministic simulation of Settle's booking process, in the spirit of TigerBeetle's
-// VOPR. From one seed it builds a small business (customers with credit, providers with
-// services and slots of limited capacity) and then takes random steps against the real
-// HTTP API (in process, through Fastify's inject):
+// A deterministic simulation of Settle's booking and direct processes, in the spirit of
+// TigerBeetle's VOPR. From one seed it builds a small business (customers with credit,
+// providers with services and slots of limited capacity) and then takes random steps
+// against the real HTTP API (in process, through Fastify's inject):
 //   - booking orders (free lines, multi-line sessions, slot lines; some invalid),
+//   - direct orders (~25 %: staff only, some on a site; free, timed, service and slot
+//     lines; customers and providers trying must be refused), paid, delivered line by
+//     line, lines or all undone lines cancelled, refunded to the card or from the payout,
 //   - transitions by every actor, valid and invalid (strangers, wrong party, wrong state,
 //     bad amounts) — a refusal must be a clean 4xx that changes nothing,
 //   - clock jumps of every size, some landing exactly on a deadline or a policy boundary,
@@ -186,11 +189,14 @@ interface Service {
   slots: Slot[];
 }
 
+type ProcessName = 'booking' | 'direct';
+
 interface OrderRef {
   id: string;
   label: string;
   customer: number;
   provider: number;
+  process: ProcessName;
 }
 
 interface Sent {
@@ -249,6 +255,14 @@ const PLAUSIBLE: Record<string, ActionName[]> = {
   closed: ['review', 'review', 'refund', 'refund_to_card', 'retry_refund'],
   cancelled: ['refund', 'refund_to_card', 'retry_refund'],
 };
+/** The direct process (SPEC "The direct process"): staff-run, paid up front, lines delivered one by one. */
+const PLAUSIBLE_DIRECT: Record<string, ActionName[]> = {
+  payment: ['pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'cancel'],
+  delivery: ['line_done', 'line_done', 'line_done', 'line_done', 'line_done', 'cancel_lines', 'cancel_lines', 'cancel', 'refund_to_card', 'refund', 'quote_then_cancel'],
+  closed: ['refund', 'refund_to_card', 'retry_refund'],
+  cancelled: ['refund', 'refund_to_card', 'retry_refund'],
+};
+const DIRECT_STATES = new Set(['payment', 'delivery', 'closed', 'cancelled']);
 const ALL_ACTIONS: ActionName[] = [
   'confirm', 'edit', 'propose', 'accept', 'decline', 'pay', 'mark_done', 'confirm_execution', 'claim', 'resolve',
   'review', 'cancel', 'cancel_lines', 'quote_then_cancel', 'refund', 'refund_to_card', 'edit_line', 'line_done', 'retry_refund',
@@ -277,6 +291,25 @@ type Who = 'customer' | 'provider' | 'admin' | 'stranger_customer' | 'stranger_p
 
 /** Who would normally take the action (the simulation mostly asks them, sometimes others). */
 function naturalActor(action: ActionName, order: any, rng: Rng): Who {
+  if (order.process === 'direct') {
+    // Staff run direct orders; the customer pays, the provider delivers. Others now and
+    // then (a customer cancelling, a provider refunding) must be refused cleanly.
+    switch (action) {
+      case 'pay':
+        return rng.chance(0.7) ? 'customer' : 'admin';
+      case 'line_done':
+        return rng.chance(0.7) ? 'provider' : 'admin';
+      case 'cancel':
+      case 'cancel_lines':
+      case 'quote_then_cancel':
+      case 'refund':
+      case 'refund_to_card':
+      case 'retry_refund':
+        return rng.chance(0.9) ? 'admin' : rng.pick(['customer', 'provider'] as const);
+      default:
+        break;
+    }
+  }
   switch (action) {
     case 'confirm':
       return order.awaiting === 'customer' ? 'customer' : order.awaiting === 'provider' ? 'provider' : 'admin';
@@ -371,6 +404,9 @@ class Simulation {
   private readonly sent: Sent[] = [];
   private readonly topUps: { id: string; customer: number }[] = [];
   private readonly corrections: { id: string; customer: number }[] = [];
+  private readonly sites: { id: string; customer: number }[] = [];
+  /** The business's default refund destination (set once in setup; snapshotted onto orders). */
+  private defaultRefundDestination: 'account_credit' | 'card' = 'account_credit';
   private readonly statuses: Record<string, number> = {};
   private readonly actions: Record<string, number> = {};
   private restarts = 0;
@@ -580,6 +616,7 @@ class Simulation {
       allowCustomerCancellation: rng.chance(0.85),
       allowCustomerEdits: rng.chance(0.85),
     };
+    this.defaultRefundDestination = settings.defaultRefundDestination;
     const s = await this.world.call('PATCH', '/v1/settings', settings, this.world.adminKey, this.nextIdem());
     if (s.status !== 200) fail(`settings: ${this.outcome(s)}`);
     this.note(`settings ${JSON.stringify(settings)}`);
@@ -721,6 +758,7 @@ class Simulation {
   // ----- steps -------------------------------------------------------------------------
 
   private async createOrder(): Promise<void> {
+    if (this.rng.chance(0.25)) return this.createDirectOrder();
     const rng = this.rng;
     const customer = rng.int(0, this.customers.length - 1);
     const provider = rng.int(0, this.providers.length - 1);
@@ -784,7 +822,7 @@ class Simulation {
       if (broken !== 'none' && broken !== 'other_customer' && broken !== 'bad_currency') fail(`create order (${broken}) was accepted`);
       if (broken === 'other_customer' && who === 'customer') fail('a customer created an order for another customer');
       if (startsInPast && who !== 'admin') fail(`a ${who} booked a start in the past`);
-      const ref: OrderRef = { id: res.body.id, label, customer: this.customers.findIndex((c) => c.id === res.body.customerId), provider };
+      const ref: OrderRef = { id: res.body.id, label, customer: this.customers.findIndex((c) => c.id === res.body.customerId), provider, process: 'booking' };
       this.orders.push(ref);
       this.orderIndex.set(ref.id, this.orders.length - 1);
       this.note(`create ${label} (c${ref.customer}/p${provider}, ${shape}${broken !== 'none' ? `, ${broken}` : ''}) by ${who} → ${this.outcome(res)} total ${res.body.amounts.total}`);
@@ -792,6 +830,94 @@ class Simulation {
       const pastRefused = startsInPast && who !== 'admin' && res.status === 422 && res.body?.error?.code === 'starts_in_past';
       if (broken === 'none' && !pastRefused && res.body?.error?.code !== 'slot_full') fail(`create order (valid, ${shape}) refused: ${this.outcome(res)} ${res.body?.error?.message}`);
       this.note(`create (c${customer}/p${provider}, ${shape}, ${broken}) by ${who} → ${this.outcome(res)}`);
+    }
+  }
+
+  /** A site of the customer (made the first time it is needed, sometimes a new one). */
+  private async siteOf(customer: number): Promise<string | null> {
+    const own = this.sites.filter((s) => s.customer === customer);
+    if (own.length && this.rng.chance(0.7)) return this.rng.pick(own).id;
+    const address = `${this.rng.int(1, 999)} ${this.rng.pick(['Elm Street', 'Harbour View', 'Ocean Drive', 'Rue de l’Église'])}, Sim ${this.options.seed}`;
+    const res = await this.send('create site', 'POST', '/v1/sites', { address, customerId: this.customers[customer]!.id }, this.world.adminKey);
+    this.subNotes.push(`site for c${customer} → ${this.outcome(res)}`);
+    if (res.status !== 200) fail(`create site: ${this.outcome(res)}`);
+    this.sites.push({ id: res.body.id, customer });
+    return res.body.id as string;
+  }
+
+  /**
+   * A direct order (SPEC "The direct process"): staff create it, optionally on a site of
+   * the customer; customers and providers may not (a clean refusal that changes nothing).
+   * Lines are free (with or without a time), priced by a service, or take a slot's seat.
+   */
+  private async createDirectOrder(): Promise<void> {
+    const rng = this.rng;
+    const customer = rng.int(0, this.customers.length - 1);
+    const provider = rng.int(0, this.providers.length - 1);
+    const who = rng.weighted({ admin: 80, customer: 10, provider: 10 });
+    const now = this.now.getTime();
+    const services = this.services.filter((s) => s.provider === provider);
+    const futureSlots = services.flatMap((s) => s.slots.filter((sl) => sl.startsAt.getTime() > now));
+    const lines: Record<string, unknown>[] = [];
+    const kinds: string[] = [];
+    let startsInPast = false;
+    for (let i = Number(rng.weighted({ 1: 30, 2: 35, 3: 25, 4: 10 })); i > 0; i--) {
+      const kind = rng.weighted({ free: 70, timed: 12, service: services.length ? 10 : 0, slot: futureSlots.length ? 8 : 0 });
+      kinds.push(kind);
+      if (kind === 'free') {
+        lines.push({ description: `Item ${lines.length + 1}`, quantity: rng.chance(0.85) ? 1 : rng.int(2, 3), unitAmount: rng.chance(0.05) ? 0 : rng.pick([1_000, 5_000, 12_345, 15_000, 20_000]) });
+      } else if (kind === 'timed') {
+        // Staff may record the past (a visit that already happened).
+        const start = now + rng.int(-48, 14 * 24) * HOUR;
+        if (start <= now) startsInPast = true;
+        lines.push({ description: 'Visit', quantity: 1, unitAmount: rng.pick([2_500, 9_000]), startsAt: this.iso(start), endsAt: this.iso(start + rng.pick([1, 2]) * HOUR) });
+      } else if (kind === 'service') {
+        lines.push({ serviceId: rng.pick(services).id, quantity: rng.chance(0.8) ? 1 : 2 });
+      } else {
+        lines.push({ slotId: rng.pick(futureSlots).id, quantity: 1, participantName: `Guest ${rng.int(1, 99)}` });
+      }
+    }
+    const shape = kinds.join('+');
+    const broken = rng.weighted({ none: 84, negative: 3, no_lines: 3, bad_currency: 2, other_site: this.customers.length > 1 ? 4 : 0, unknown_site: 2, unknown_customer: 2 });
+    let customerId = this.customers[customer]!.id;
+    let currency = 'USD';
+    let siteId: string | null = null;
+    if (broken === 'negative') lines[0] = { description: 'x', quantity: 1, unitAmount: -5 };
+    if (broken === 'no_lines') lines.length = 0;
+    if (broken === 'bad_currency') currency = kinds.every((k) => k === 'free' || k === 'timed') ? 'XXX' : 'EUR';
+    if (broken === 'unknown_customer') customerId = 'cus_00000000000000000000000000';
+    if (broken === 'other_site') siteId = await this.siteOf((customer + 1) % this.customers.length);
+    else if (broken === 'unknown_site') siteId = 'site_00000000000000000000000000';
+    else if (rng.chance(0.3)) siteId = await this.siteOf(customer);
+    const party = who === 'customer' ? this.customers[customer]! : who === 'provider' ? this.providers[provider]! : this.admin;
+    const body: Record<string, unknown> = { process: 'direct', customerId, providerId: this.providers[provider]!.id, currency, lines, ...(siteId ? { siteId } : {}) };
+    const res = await this.send('create direct order', 'POST', '/v1/orders', body, party.key);
+    const label = `o${this.orders.length}`;
+    const what = `direct (c${customer}/p${provider}, ${shape}${siteId ? ', on a site' : ''}${broken !== 'none' ? `, ${broken}` : ''}) by ${who}`;
+    if (res.status === 200) {
+      if (who !== 'admin') fail(`a ${who} created a direct order`);
+      if (broken !== 'none' && broken !== 'bad_currency') fail(`create direct order (${broken}) was accepted`);
+      const o = res.body;
+      if (o.process !== 'direct') fail(`create direct order: the order says process ${o.process}`);
+      // Paid up front: a free order needs no payment and goes straight to delivery.
+      const expected = o.amounts.total === 0 ? 'delivery' : 'payment';
+      if (o.state !== expected) fail(`create direct order: total ${o.amounts.total} but state ${o.state}, expected ${expected}`);
+      if (o.amounts.paid !== 0 || o.amounts.refunded !== 0) fail(`create direct order: paid ${o.amounts.paid}, refunded ${o.amounts.refunded} at creation`);
+      if ((o.lines as any[]).length !== lines.length || (o.lines as any[]).some((l) => l.status !== 'open')) fail(`create direct order: lines ${JSON.stringify((o.lines as any[]).map((l) => l.status))}`);
+      if (o.amounts.subtotal !== (o.lines as any[]).reduce((s, l) => s + l.amount, 0)) fail(`create direct order: subtotal ${o.amounts.subtotal} is not the sum of its lines`);
+      if (o.deadline !== null) fail(`create direct order: a deadline ${JSON.stringify(o.deadline)} on a direct order`);
+      const ref: OrderRef = { id: o.id, label, customer: this.customers.findIndex((c) => c.id === o.customerId), provider, process: 'direct' };
+      if (ref.customer !== customer) fail(`create direct order: made for another customer`);
+      this.orders.push(ref);
+      this.orderIndex.set(ref.id, this.orders.length - 1);
+      this.note(`create ${label} ${what} → ${this.outcome(res)} total ${o.amounts.total}`);
+    } else {
+      if (who === 'admin' && broken === 'none' && res.body?.error?.code !== 'slot_full') fail(`create direct order (valid, ${shape}) refused: ${this.outcome(res)} ${res.body?.error?.message}`);
+      // The lines are checked before the actor: a past line may be refused first (starts_in_past).
+      const pastFirst = startsInPast && res.status === 422 && res.body?.error?.code === 'starts_in_past';
+      if (who !== 'admin' && broken === 'none' && res.status !== 403 && !pastFirst) fail(`a ${who} creating a direct order: expected 403, got ${this.outcome(res)}`);
+      if (broken === 'other_site' && who === 'admin' && res.body?.error?.code !== 'site_of_other_customer') fail(`a direct order on another customer's site: expected site_of_other_customer, got ${this.outcome(res)}`);
+      this.note(`create ${what} → ${this.outcome(res)}`);
     }
   }
 
@@ -813,7 +939,9 @@ class Simulation {
     const ref = this.orders[focus ?? (live.length && rng.chance(0.93) ? (rng.chance(0.5) ? rng.pick(live.slice(-4)) : rng.pick(live)) : rng.pick(all))]!;
     this.focus = null;
     const order = await this.order(ref);
-    const plausible = (PLAUSIBLE[order.state] ?? []).filter((a) => feasible(a, order));
+    if (order.process !== ref.process) fail(`${ref.label}: created as ${ref.process}, now says process ${order.process}`);
+    if (ref.process === 'direct' && !DIRECT_STATES.has(order.state)) fail(`${ref.label}: a direct order in state ${order.state}`);
+    const plausible = ((ref.process === 'direct' ? PLAUSIBLE_DIRECT : PLAUSIBLE)[order.state] ?? []).filter((a) => feasible(a, order));
     const action: ActionName = plausible.length && rng.chance(0.82) ? rng.pick(plausible) : rng.pick(ALL_ACTIONS);
     const who: Who = rng.chance(0.85) ? naturalActor(action, order, rng) : rng.pick(['customer', 'provider', 'admin', 'stranger_customer', 'stranger_provider'] as const);
     const party = this.keyOf(who, ref);
@@ -821,8 +949,14 @@ class Simulation {
     const head = `${ref.label}[${order.state}] ${action} by ${who}${request.summary ? ` ${request.summary}` : ''}`;
     this.count(this.actions, `t:${action}`);
 
+    // Direct cancellations refund to account credit by default: the customer's balance says how much arrived.
+    const creditBefore = ref.process === 'direct' && (action === 'cancel' || action === 'cancel_lines' || action === 'quote_then_cancel') ? await this.credit(ref.customer) : null;
     if (action === 'quote_then_cancel') {
-      await this.quoteThenCancel(head, ref, order, party, request.body);
+      const res = await this.quoteThenCancel(head, ref, order, party, request.body);
+      if (res.status === 200 && ref.process === 'direct') {
+        await this.afterDirectSuccess(action, ref, order, res.body, { path: `/v1/orders/${ref.id}/cancel`, body: request.body }, head, creditBefore);
+      }
+      if (res.status === 200) this.focus = this.orderIndex.get(ref.id) ?? null;
       return;
     }
     const res = await this.send(head, request.method, request.path, request.body, party.key);
@@ -835,6 +969,7 @@ class Simulation {
         if (!isDeepStrictEqual(read, res.body)) fail(`${head}: the answer differs from the order read after it\n${firstDifference(res.body, read)}`);
       }
       await this.afterSuccess(action, who, order, res.body, head);
+      if (ref.process === 'direct') await this.afterDirectSuccess(action, ref, order, res.body, request, head, creditBefore);
       this.focus = this.orderIndex.get(ref.id) ?? null;
     }
     if (res.status !== 200 && (who === 'stranger_customer' || who === 'stranger_provider') && party.id !== this.customers[ref.customer]!.id && party.id !== this.providers[ref.provider]!.id) {
@@ -845,6 +980,89 @@ class Simulation {
     }
   }
 
+  /** The customer's account credit in USD. */
+  private async credit(customer: number): Promise<number> {
+    const res = await this.get(`/v1/customers/${this.customers[customer]!.id}`);
+    if (res.status !== 200) fail(`GET customer c${customer}: ${this.outcome(res)}`);
+    return Number(res.body.balances?.USD ?? 0);
+  }
+
+  /**
+   * Checks for a direct order's transition that succeeded, against the order before it:
+   * line_done marks exactly that line, the order closes when no line is open; a
+   * cancellation cancels exactly the lines it names (or every undone one), refunds staff's
+   * full amount of each (the fee only when the order ends fully refunded), to account
+   * credit unless told otherwise; nothing here may touch a line it did not name.
+   */
+  private async afterDirectSuccess(action: ActionName, ref: OrderRef, before: any, after: any, request: { path: string; body: Record<string, unknown> }, head: string, creditBefore: number | null): Promise<void> {
+    if (after?.object !== 'order') return;
+    const beforeLines = before.lines as any[];
+    const afterLines = after.lines as any[];
+    const statusOf = (lines: any[], id: string) => lines.find((l) => l.id === id)?.status;
+    if (afterLines.length !== beforeLines.length || afterLines.some((l, i) => l.id !== beforeLines[i].id)) fail(`${head}: the lines changed identity`);
+    const open = afterLines.filter((l) => l.status === 'open').length;
+    const done = afterLines.filter((l) => l.status === 'done').length;
+    const endState = open > 0 ? 'delivery' : done > 0 ? 'closed' : 'cancelled';
+    if (action === 'pay') {
+      if (after.state !== 'delivery') fail(`${head}: paid but state is ${after.state}`);
+      if (afterLines.some((l, i) => l.status !== beforeLines[i].status)) fail(`${head}: paying changed line statuses`);
+    }
+    if (action === 'line_done') {
+      const id = request.path.split('/').at(-2)!;
+      if (statusOf(beforeLines, id) !== 'open' || statusOf(afterLines, id) !== 'done') fail(`${head}: line ${statusOf(beforeLines, id)} → ${statusOf(afterLines, id)}`);
+      const others = afterLines.filter((l, i) => l.id !== id && l.status !== beforeLines[i].status);
+      if (others.length) fail(`${head}: marking one line done changed ${others.length} other line(s)`);
+      if (after.state !== endState) fail(`${head}: ${open} open / ${done} done line(s) but state ${after.state}, expected ${endState}`);
+      if (after.amounts.paid !== before.amounts.paid || after.amounts.refunded !== before.amounts.refunded) fail(`${head}: delivering a line moved money`);
+      if (after.state === 'closed' && after.payout && after.payout.status !== 'scheduled') fail(`${head}: closed with a ${after.payout.status} payout`);
+    }
+    if (action === 'cancel' || action === 'cancel_lines' || action === 'quote_then_cancel') {
+      const named = Array.isArray(request.body.lineIds) && (request.body.lineIds as string[]).length ? new Set(request.body.lineIds as string[]) : null;
+      const cancelled = beforeLines.filter((l) => l.status === 'open' && (named ? named.has(l.id) : true));
+      for (const [i, l] of afterLines.entries()) {
+        const was = beforeLines[i];
+        const want = cancelled.some((c) => c.id === l.id) ? 'cancelled' : was.status;
+        if (l.status !== want) fail(`${head}: ${pos(i)} ${was.status} → ${l.status}, expected ${want}`);
+        if (want === was.status && l.refunded !== was.refunded) fail(`${head}: ${pos(i)} (not cancelled) refunded ${was.refunded} → ${l.refunded}`);
+      }
+      if (after.state !== endState) fail(`${head}: ${open} open / ${done} done line(s) after the cancellation but state ${after.state}, expected ${endState}`);
+      const refunded = after.amounts.refunded - before.amounts.refunded;
+      const lineRefunds = cancelled.reduce((s, c) => s + (afterLines.find((l) => l.id === c.id).refunded - c.refunded), 0);
+      const owed = cancelled.reduce((s, c) => s + (c.amount - c.refunded), 0);
+      const held = before.amounts.paid - before.amounts.refunded;
+      if (before.amounts.paid === 0) {
+        if (refunded !== 0) fail(`${head}: refunded ${refunded} of an unpaid order`);
+      } else if (owed <= held) {
+        // Staff cancel with a full refund of every line they cancel.
+        const short = cancelled.filter((c) => afterLines.find((l) => l.id === c.id).refunded !== c.amount);
+        if (short.length) fail(`${head}: cancelled line(s) not refunded in full: ${JSON.stringify(short.map((c) => [c.amount, afterLines.find((l) => l.id === c.id).refunded]))}`);
+        // The fee goes back only when the order ends with every line fully refunded.
+        const fee = refunded - lineRefunds;
+        if (fee !== 0 && (endState !== 'cancelled' || fee !== before.amounts.serviceFee)) fail(`${head}: refunded ${refunded}, lines ${lineRefunds}, so ${fee} of a fee of ${before.amounts.serviceFee} (${endState})`);
+      } else if (after.amounts.refunded !== after.amounts.paid) fail(`${head}: owed ${owed}, held ${held}, but refunded only ${refunded}`);
+      if (lineRefunds > refunded) fail(`${head}: lines got ${lineRefunds} of a refund of ${refunded}`);
+      // Where the money went: new refunds add up to it, to account credit unless told otherwise.
+      const seen = new Set((before.refunds as any[]).map((r) => r.id));
+      const fresh = (after.refunds as any[]).filter((r) => !seen.has(r.id));
+      const total = fresh.reduce((s, r) => s + r.amount, 0);
+      if (total !== refunded) fail(`${head}: new refunds add up to ${total}, the order refunded ${refunded}`);
+      const destination = (request.body.refundDestination as string | undefined) ?? this.defaultRefundDestination;
+      if (destination === 'account_credit') {
+        if (fresh.some((r) => r.destination !== 'account_credit')) fail(`${head}: refunds to ${fresh.map((r) => r.destination).join(',')}, expected account credit`);
+        const arrived = (await this.credit(ref.customer)) - (creditBefore ?? 0);
+        if (creditBefore !== null && arrived !== refunded) fail(`${head}: refunded ${refunded} to account credit but the balance moved by ${arrived}`);
+      }
+    }
+    if (action === 'refund' || action === 'refund_to_card' || action === 'retry_refund') {
+      if (afterLines.some((l, i) => l.status !== beforeLines[i].status)) fail(`${head}: a refund changed line statuses`);
+      if (after.state !== before.state) fail(`${head}: a refund moved the order ${before.state} → ${after.state}`);
+    }
+    for (const p of after.payments as any[]) if (p.refunded > p.amount || p.refunded < 0) fail(`${head}: payment ${p.method} ${p.amount} refunded ${p.refunded}`);
+    function pos(i: number) {
+      return `L${i}`;
+    }
+  }
+
   /** Checks that hold for a transition that succeeded, against the order before it. */
   private async afterSuccess(action: ActionName, who: Who, before: any, after: any, head: string): Promise<void> {
     if (action === 'retry_refund') {
@@ -852,7 +1070,7 @@ class Simulation {
       return;
     }
     if (action === 'pay') {
-      if (after.state !== 'execution') fail(`${head}: paid but state is ${after.state}`);
+      if (after.state !== (before.process === 'direct' ? 'delivery' : 'execution')) fail(`${head}: paid but state is ${after.state}`);
       if (after.amounts.paid !== before.amounts.total) fail(`${head}: paid ${after.amounts.paid}, total was ${before.amounts.total}`);
       const sum = (after.payments as any[]).reduce((s, p) => s + p.amount, 0);
       if (sum !== after.amounts.paid) fail(`${head}: payments sum to ${sum}, paid says ${after.amounts.paid}`);
@@ -956,6 +1174,8 @@ class Simulation {
       case 'quote_then_cancel': {
         const body: Record<string, unknown> = { reason: 'Plans changed' };
         if (action === 'quote_then_cancel' && open.length > 1 && rng.chance(0.5)) body.lineIds = rng.subset(open).map((l) => l.id);
+        // Direct: "Cancel all undone lines" (the flag is optional: cancel without lineIds is the same).
+        if (order.process === 'direct' && !body.lineIds && action === 'cancel' && rng.chance(0.5)) body.undoneLines = true;
         if (rng.chance(0.4)) body.refundDestination = rng.pick(['card', 'account_credit'] as const);
         const summary = body.lineIds ? `lines ${(body.lineIds as string[]).map((id) => pos(lines.find((l) => l.id === id))).join(',')}` : 'whole';
         return post('cancel', body, `${summary}${body.refundDestination ? ` to ${body.refundDestination}` : ''}`);
@@ -1011,7 +1231,7 @@ class Simulation {
   }
 
   /** The quote is a dry run of the same code: cancelling right after refunds exactly its total. */
-  private async quoteThenCancel(head: string, ref: OrderRef, order: any, party: Party, body: Record<string, unknown>): Promise<void> {
+  private async quoteThenCancel(head: string, ref: OrderRef, order: any, party: Party, body: Record<string, unknown>): Promise<Res> {
     const quoteBody: Record<string, unknown> = {};
     if (body.lineIds) quoteBody.lineIds = body.lineIds;
     if (body.refundDestination) quoteBody.refundDestination = body.refundDestination;
@@ -1028,6 +1248,7 @@ class Simulation {
     if ((quote.status === 200) !== (res.status === 200)) {
       fail(`${head}: the quote said ${this.outcome(quote)} but the cancellation said ${this.outcome(res)}`);
     }
+    return res;
   }
 
   private async clockJump(): Promise<void> {
@@ -1186,7 +1407,7 @@ class Simulation {
 
     // Every order: money agrees with its escrow account and the ledger; the deadline its state needs; history.
     const orders = await sql<any>`
-      select o.id, o.state, o.paid, o.refunded, o.subtotal, o.service_fee, o.starts_at, o.ends_at, o.entered_state_at,
+      select o.id, o.process, o.state, o.paid, o.refunded, o.subtotal, o.service_fee, o.starts_at, o.ends_at, o.entered_state_at,
              o.last_edit_at, o.closed_at, o.policies,
              coalesce((select sum(b.balance) from account_balances b where b.account_id = 'acct_order_escrow_' || o.id || '_' || o.currency), 0)::bigint as escrow,
              coalesce((select sum(p.amount) from postings p join ledger_transactions t on t.id = p.transaction_id
@@ -1202,15 +1423,31 @@ class Simulation {
              py.status as payout_status, py.due_at as payout_due, py.amount as payout_amount,
              (select count(*) from order_lines l where l.order_id = o.id and l.status = 'open')::int as open_lines,
              (select count(*) from order_lines l where l.order_id = o.id and l.status <> 'cancelled')::int as live_lines,
+             (select count(*) from order_lines l where l.order_id = o.id and l.status = 'done')::int as done_lines,
+             (select count(*) from order_lines l where l.order_id = o.id)::int as all_lines,
+             (select coalesce(sum(l.refunded), 0) from order_lines l where l.order_id = o.id)::bigint as lines_refunded,
+             (select count(*) from order_lines l where l.order_id = o.id and (l.refunded < 0 or l.refunded > l.amount))::int as bad_line_refunds,
              (select e.to_state from order_events e where e.order_id = o.id and e.transition is not null order by e.id desc limit 1) as last_to,
              (select sum(p.amount) from order_payments p where p.order_id = o.id)::bigint as payments_sum,
-             (select coalesce(min(l.starts_at) filter (where l.status <> 'cancelled'), min(l.starts_at)) from order_lines l where l.order_id = o.id) as lines_start,
-             (select coalesce(max(l.ends_at) filter (where l.status <> 'cancelled'), max(l.ends_at)) from order_lines l where l.order_id = o.id) as lines_end
-      from orders o left join deadlines d on d.order_id = o.id left join payouts py on py.order_id = o.id
-      where o.process = 'booking'`.execute(db);
+             -- The lines still on the order (all of them once every one is cancelled); untimed lines count too.
+             (select case when bool_or(l.status <> 'cancelled') then min(l.starts_at) filter (where l.status <> 'cancelled') else min(l.starts_at) end
+                from order_lines l where l.order_id = o.id) as lines_start,
+             (select case when bool_or(l.status <> 'cancelled') then max(l.ends_at) filter (where l.status <> 'cancelled') else max(l.ends_at) end
+                from order_lines l where l.order_id = o.id) as lines_end
+      from orders o left join deadlines d on d.order_id = o.id left join payouts py on py.order_id = o.id`.execute(db);
+    const known = new Set(orders.rows.map((o: any) => o.id as string));
+    for (const ref of this.orders) if (!known.has(ref.id)) fail(`${ref.label} (${ref.process}) is gone from the database`);
     for (const o of orders.rows) {
       const label = this.labelOf(o.id);
-      const where = `${label} [${o.state}]`;
+      const where = `${label} ${o.process} [${o.state}]`;
+      const ref = this.orders[this.orderIndex.get(o.id) ?? -1];
+      if (!ref) fail(`an order the simulation did not create: ${o.id} (${o.process})`);
+      if (ref!.process !== o.process) fail(`${where}: created as ${ref!.process}`);
+      const direct = o.process === 'direct';
+      if (!direct && o.process !== 'booking') fail(`${where}: unknown process`);
+      if (direct && !DIRECT_STATES.has(o.state)) fail(`${where}: not a state of the direct process`);
+      if (!direct && !(o.state in PLAUSIBLE)) fail(`${where}: not a state of the booking process`);
+      if (o.bad_line_refunds !== 0) fail(`${where}: ${o.bad_line_refunds} line(s) refunded below 0 or above their amount`);
       const paid = Number(o.paid);
       const refunded = Number(o.refunded);
       const escrow = Number(o.escrow);
@@ -1229,6 +1466,19 @@ class Simulation {
       const expectedEscrow = TERMINAL.has(o.state) ? 0 : paid - refunded;
       if (escrow !== expectedEscrow) fail(`${where}: escrow holds ${escrow}, expected ${expectedEscrow} (paid ${paid}, refunded ${refunded})`);
       if ((o.state === 'confirmation' || o.state === 'payment') && paid !== 0) fail(`${where}: money paid before the payment step (${paid})`);
+      // Line refunds are part of the order's refunds (the rest are staff refunds, claims, price cuts).
+      if (Number(o.lines_refunded) > refunded) fail(`${where}: lines refunded ${o.lines_refunded}, the order only ${refunded}`);
+      if (direct) {
+        // Paid up front: once delivering, the whole total was paid (a free order pays nothing).
+        if (o.state !== 'payment' && !(o.state === 'cancelled' && paid === 0) && paid !== Number(o.subtotal) + Number(o.service_fee)) {
+          fail(`${where}: paid ${paid}, the total is ${Number(o.subtotal) + Number(o.service_fee)}`);
+        }
+        if (o.state === 'payment' && o.open_lines !== o.all_lines) fail(`${where}: lines delivered or cancelled before payment`);
+        // Delivery lasts while a line is open; the last one closes (something delivered) or cancels (nothing delivered) it.
+        if (o.state === 'delivery' && o.open_lines === 0) fail(`${where}: no open line left`);
+        if (o.state === 'closed' && o.done_lines === 0) fail(`${where}: closed with no line delivered`);
+        if (o.state === 'cancelled' && o.done_lines !== 0) fail(`${where}: cancelled with ${o.done_lines} line(s) delivered`);
+      }
       // The card part and the account-credit part add up to what was paid.
       if (Number(o.payments_sum ?? 0) !== paid) fail(`${where}: payments add up to ${o.payments_sum ?? 0}, paid says ${paid}`);
       if (o.last_to !== o.state) fail(`${where}: the last event says ${o.last_to}`);
@@ -1242,7 +1492,8 @@ class Simulation {
       if (TERMINAL.has(o.state) && !o.closed_at) fail(`${where}: terminal without closed_at`);
 
       // Deadlines: exactly one for a state that has one; terminal ones only for a scheduled payout.
-      const wanted = DEADLINE_OF_STATE[o.state];
+      // The direct process has no deadlines of its own (staff drive it), only the payout's.
+      const wanted = direct ? undefined : DEADLINE_OF_STATE[o.state];
       if (wanted) {
         if (o.n_deadlines !== 1 || o.d_transition !== wanted) fail(`${where}: deadline ${o.d_transition ?? 'none'} (${o.n_deadlines} rows), expected ${wanted}`);
         const expectedDue = this.expectedDue(o);
@@ -1257,11 +1508,21 @@ class Simulation {
         } else if (o.n_deadlines !== 0) fail(`${where}: finished with nothing to pay out but has deadline ${o.d_transition}`);
       } else if (o.n_deadlines !== 0) fail(`${where}: no deadline expected, found ${o.d_transition}`);
       if (o.payout_status && !TERMINAL.has(o.state)) fail(`${where}: a payout exists before the order finished`);
+      // The payout is due payoutDelayDays calendar days (business time zone) after the end.
+      if (o.payout_status && o.closed_at) {
+        const p = o.policies as { timeZone: string; payoutDelayDays: number };
+        const due = addLocalDays((o.closed_at as Date).getTime(), p.payoutDelayDays, p.timeZone);
+        if ((o.payout_due as Date).getTime() !== due) fail(`${where}: payout due ${(o.payout_due as Date).toISOString()}, closed ${(o.closed_at as Date).toISOString()} + ${p.payoutDelayDays} days is ${this.iso(due)}`);
+      }
+      if (TERMINAL.has(o.state) && Number(o.provider_earned) > 0 && !o.payout_status) fail(`${where}: the provider earned ${o.provider_earned} but there is no payout`);
     }
 
-    // Deadlines whose order the simulation does not know (or of other processes) must not exist either.
-    const stray = await sql<{ n: number }>`select count(*)::int as n from deadlines d join orders o on o.id = d.order_id where o.process <> 'booking'`.execute(db);
-    if (stray.rows[0]!.n) fail(`deadlines on non-booking orders: ${stray.rows[0]!.n}`);
+    // Deadlines whose order the simulation does not know (or of other processes) must not exist either;
+    // a direct order's only deadline is its payout's.
+    const stray = await sql<{ n: number }>`
+      select count(*)::int as n from deadlines d left join orders o on o.id = d.order_id
+      where o.id is null or o.process not in ('booking', 'direct') or (o.process = 'direct' and d.transition <> '@payout')`.execute(db);
+    if (stray.rows[0]!.n) fail(`deadlines on unknown orders or processes, or a direct order's own deadline: ${stray.rows[0]!.n}`);
 
     // Right after the clock moved, every deadline due by now has fired.
     if (clockMoved) {
