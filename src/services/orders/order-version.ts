@@ -10,12 +10,7 @@ import type { Trx } from '../../store/db.js';
 
 /** Locks the order (as transitions do, before anything else) and gives its row a new version without changing it. */
 export async function touchOrder(trx: Trx, orderId: string): Promise<void> {
-  await touchOrderStatement(orderId).execute(trx);
-}
-
-/** touchOrder as a statement to run inside another (a CTE that must run first). */
-export function touchOrderStatement(orderId: string): RawBuilder<unknown> {
-  return sql`update orders set updated_at = updated_at where id = ${orderId}`;
+  await sql`update orders set updated_at = updated_at where id = ${orderId}`.execute(trx);
 }
 
 /** The order's versions either side of a touch: `before` is its newest committed row's. */
@@ -25,9 +20,10 @@ export interface TouchedVersions {
 }
 
 /**
- * touchOrderStatement that also returns the row's version before it and after it (as
- * TouchedVersions). `before` comes from a `for update` read, which waits for a concurrent
- * writer and then sees its row (a plain read would see the statement's snapshot).
+ * touchOrder as a statement to run inside another (a CTE that must run first), which also
+ * returns the row's version before it and after it (as TouchedVersions). `before` comes
+ * from a `for update` read, which waits for a concurrent writer and then sees its row (a
+ * plain read would see the statement's snapshot).
  */
 export function touchOrderVersionsStatement(orderId: string): RawBuilder<unknown> {
   return sql`with prev as (select xmin::text as version from orders where id = ${orderId} for update)

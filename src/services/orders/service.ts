@@ -133,18 +133,18 @@ export class OrderService {
             // amounts already counted it): answer with it, without reading the order again;
             // the last one's settle also stores that answer if all went through.
             // One that failed put money back in credit and released its cap: read it all.
-            const settled: RefundView[] = [];
             const sentAll: SentRefund[] = [];
             for (const [i, send] of pending.entries()) {
+              const settled = sentAll.map((s) => s.refund);
               const last = i === pending.length - 1 && settled.every((r) => r.status === 'succeeded');
               const sent = await send(last && answer ? (refund, onlyWith) => answer.update(withRefunds(view, [...settled, refund]), onlyWith) : undefined);
-              settled.push(sent.refund);
               sentAll.push(sent);
               if (sent.alsoWritten && answer) answer.recorded = true;
             }
             // The transition's copy of the order, with the refunds settled, if nothing else wrote the order meanwhile.
             const held = respond.ctx().heldCopy;
             if (held) putAfterSettles(this.deps.orderCopies, held, sentAll);
+            const settled = sentAll.map((s) => s.refund);
             if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
             return withRefunds(view, settled);
           }
