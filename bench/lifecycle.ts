@@ -41,7 +41,8 @@ function profiling(label: string): { nodeArgs: string[]; summary: () => unknown 
     },
   };
 }
-const CLIENTS = 16;
+// `SETTLE_BENCH_CLIENTS=1` measures one client (e.g. per-statement times without contention).
+const CLIENTS = Number(process.env.SETTLE_BENCH_CLIENTS ?? 16);
 const SECONDS = quick ? 3 : 15;
 // Each flow runs unmeasured first, so the figures are the server's steady state: until then
 // V8 is still compiling the hot paths (measured: ~5 s of a fresh server's CPU went to its
