@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from './load.js';
 import { readFileSync } from 'node:fs';
 import { cpuMs, postgresBackendsCpuMs, startServer } from './server.js';
-import { createDatabase, dropDatabase, PG_TRANSPORT, postgresReachable } from './pg.js';
+import { createDatabase, dropDatabase, PG_TRANSPORT, postgresReachable, walPer, walTotals } from './pg.js';
 import { summarize } from './stats.js';
 import { summarizeProfile } from './cpu-profile.js';
 
@@ -69,6 +69,8 @@ interface RunShape {
   seconds: number;
   /** Called around each flow's run (the SQL tally takes its snapshots here). */
   mark?: (label: string) => Promise<void>;
+  /** The server runs on PostgreSQL: report its WAL per flow too. */
+  onPostgres?: boolean;
 }
 
 async function run(c: Client, shape: RunShape, flow: (client: number, n: number) => AsyncGenerator<Step>) {
@@ -153,11 +155,13 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
   /** One flow run by every client for `shape.seconds`: its rate, its calls' latency, the CPU it took. */
   const measured = async (label: string, flow: (client: number, n: number) => AsyncGenerator<Step>, skip: boolean) => {
     calls.length = 0;
+    const walBefore = shape.onPostgres ? await walTotals() : null;
     const cpuBefore = cpu();
     const t0 = performance.now();
     const result = skip ? { flows: 0, errors: 0 } : await run(c, shape, flow);
     const seconds = (performance.now() - t0) / 1000;
     const cpuAfter = cpu();
+    const walAfter = shape.onPostgres ? await walTotals() : null;
     await shape.mark?.(label);
     return {
       perSecond: +(result.flows / seconds).toFixed(1),
@@ -165,6 +169,8 @@ async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIE
       errors: result.errors,
       callLatencyMs: summarize([...calls].sort((a, b) => a - b)),
       cpuPerFlow: perFlow(cpuBefore, cpuAfter, result.flows),
+      // PostgreSQL's WAL per flow: its work in a measure the machine's speed does not change.
+      ...(shape.onPostgres ? { walPerFlow: walPer(walBefore, walAfter, result.flows) } : {}),
     };
   };
   await shape.mark?.('start');
@@ -180,7 +186,7 @@ if (!skipPostgres && (await postgresReachable())) {
   const prof = profiling('pg');
   const server = await startServer({ nodeArgs: prof.nodeArgs, env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), 'settle-bench-lifecycle-pg.log') });
   try {
-    out.postgres = { transport: PG_TRANSPORT, ...(await measure(server.port, cpuOf(server.pid, db.name))) };
+    out.postgres = { transport: PG_TRANSPORT, ...(await measure(server.port, cpuOf(server.pid, db.name), { clients: CLIENTS, seconds: SECONDS, onPostgres: true })) };
   } finally {
     await server.stop();
     await dropDatabase(db.name);

@@ -100,6 +100,7 @@ export interface PgbenchResult {
   transactions: number | null;
   /** CPU ms per transaction: PostgreSQL backends, and the pgbench client itself. */
   cpuMsPerTxn: { postgres: number; pgbench: number } | null;
+  walPerTxn: ReturnType<typeof walPer>;
 }
 
 /** `pgbench -N` (simple updates: no branch/teller updates) for `seconds`. */
@@ -107,9 +108,11 @@ export async function pgbenchRun(dbName: string, o: { clients: number; threads: 
   let pgbenchPid = -1;
   const backends = new CpuTracker(isBackendOf(dbName));
   const client = new CpuTracker((pid) => pid === pgbenchPid);
+  const wal0 = await walTotals();
   const r = await run('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName], (pid) => (pgbenchPid = pid));
   const backendsMs = backends.stop();
   const clientMs = client.stop();
+  const wal1 = await walTotals();
   if (r.code !== 0) throw new Error(`pgbench failed: ${r.stderr}\n${r.stdout}`);
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout) ?? /tps = ([\d.]+)/.exec(r.stdout);
   if (!tps) throw new Error(`could not read pgbench output:\n${r.stdout}`);
@@ -123,7 +126,36 @@ export async function pgbenchRun(dbName: string, o: { clients: number; threads: 
     latencyAvgMs: lat ? Number(lat[1]) : null,
     transactions: txns ? Number(txns[1]) : null,
     cpuMsPerTxn: txns && Number(txns[1]) > 0 ? { postgres: round3(backendsMs / Number(txns[1])), pgbench: round3(clientMs / Number(txns[1])) } : null,
+    walPerTxn: walPer(wal0, wal1, txns ? Number(txns[1]) : 0),
   };
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/** WAL PostgreSQL has written since it started, the whole cluster's (pg_stat_wal, PostgreSQL ≥ 14). */
+export interface WalTotals {
+  records: number;
+  bytes: number;
+  fullPageImages: number;
+}
+
+export async function walTotals(): Promise<WalTotals | null> {
+  try {
+    return await admin(async (c) => {
+      const r = (await c.query<{ records: string; bytes: string; fpi: string }>('select wal_records as records, wal_bytes as bytes, wal_fpi as fpi from pg_stat_wal')).rows[0];
+      return r ? { records: Number(r.records), bytes: Number(r.bytes), fullPageImages: Number(r.fpi) } : null;
+    });
+  } catch {
+    return null; // before PostgreSQL 14
+  }
+}
+
+/**
+ * WAL per unit of work between two readings: a measure of PostgreSQL's work that, unlike
+ * its CPU time, does not change with the machine's speed (nothing else writes meanwhile).
+ */
+export function walPer(a: WalTotals | null, b: WalTotals | null, units: number): { records: number; bytes: number; fullPageImages: number } | null {
+  if (!a || !b || units <= 0) return null;
+  const per = (x: number, y: number) => Math.round(((y - x) / units) * 10) / 10;
+  return { records: per(a.records, b.records), bytes: Math.round((b.bytes - a.bytes) / units), fullPageImages: per(a.fullPageImages, b.fullPageImages) };
+}

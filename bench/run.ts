@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { Client, runLoad, type LoadResult } from './load.js';
 import { chargeRequest, pick, setupBusiness, type Business } from './business.js';
 import { CpuTracker, isBackendOf, killAllServers, ROOT, startServer, type Server } from './server.js';
-import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSPORT, pgbenchInit, pgbenchRun, postgresReachable, withDatabase, type PgbenchResult } from './pg.js';
+import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSPORT, pgbenchInit, pgbenchRun, postgresReachable, walPer, walTotals, withDatabase, type PgbenchResult, type WalTotals } from './pg.js';
 import { bulkSql, planFor } from './bulk.js';
 import { median, round } from './stats.js';
 
@@ -130,8 +130,13 @@ interface CpuSplit {
 }
 
 /** Runs a load while measuring the CPU used by the server, its PostgreSQL backends and this process. */
-async function measuredLoad(server: Server, pgDbName: string | null, opts: Omit<Parameters<typeof runLoad>[0], 'onTick' | 'onMeasureStart'>): Promise<LoadResult & { cpu: CpuSplit; loadAvg1mAfter: number }> {
+async function measuredLoad(
+  server: Server,
+  pgDbName: string | null,
+  opts: Omit<Parameters<typeof runLoad>[0], 'onTick' | 'onMeasureStart'>,
+): Promise<LoadResult & { cpu: CpuSplit; loadAvg1mAfter: number; walPerRequest?: ReturnType<typeof walPer> }> {
   let s0 = 0;
+  let wal0: Promise<WalTotals | null> = Promise.resolve(null);
   let backends: CpuTracker | null = null;
   let b0 = process.cpuUsage();
   const result = await runLoad({
@@ -141,8 +146,10 @@ async function measuredLoad(server: Server, pgDbName: string | null, opts: Omit<
       s0 = server.cpuMs();
       backends = pgDbName ? new CpuTracker(isBackendOf(pgDbName)) : null;
       b0 = process.cpuUsage();
+      if (pgDbName) wal0 = walTotals();
     },
   });
+  const wal1 = pgDbName ? await walTotals() : null;
   const s = server.cpuMs() - s0;
   const p = (backends as CpuTracker | null)?.stop() ?? null;
   const b1 = process.cpuUsage(b0);
@@ -152,6 +159,8 @@ async function measuredLoad(server: Server, pgDbName: string | null, opts: Omit<
   return {
     ...result,
     loadAvg1mAfter: round(os.loadavg()[0] ?? 0, 2),
+    // PostgreSQL's WAL per request: its work in a measure the machine's speed does not change.
+    ...(pgDbName ? { walPerRequest: walPer(await wal0, wal1, result.requests) } : {}),
     cpu: {
       serverMsPerRequest: round(s / n, 3),
       postgresMsPerRequest: p === null ? null : round(p / n, 3),
