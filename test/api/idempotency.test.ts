@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { startHarness, type Harness, type Res } from '../helpers/harness.js';
+import { book, parties } from '../helpers/booking.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -104,5 +106,25 @@ describe('Idempotency-Key', () => {
     const replay = await h.post('/v1/api-keys', { role: 'customer', customerId: customer.id }, { idem: key });
     expect(replay.body.id).toBe(first.body.id);
     expect(replay.body.key).toBeNull();
+  });
+
+  it('answers are kept in their row, not in TOAST (migration 013): a large order answer under the longest key replays', async () => {
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 5 * 86_400, lines: 12 });
+    expect((await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+    const paid = await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200);
+    const key = `${randomUUID()}-`.padEnd(255, 'k'); // the longest key the API takes
+    const body = { reason: 'changed plans', lineIds: order.lines.slice(0, 6).map((l: { id: string }) => l.id) };
+    const first = await h.post(`/v1/orders/${order.id}/cancel`, body, { idem: key, key: p.customer.key });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(JSON.stringify(first.body).length).toBeGreaterThan(4_000);
+    const replay = await h.post(`/v1/orders/${order.id}/cancel`, body, { idem: key, key: p.customer.key });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    const db = h.app.services.store.db;
+    const toast = await sql<{ name: string }>`select reltoastrelid::regclass::text as name from pg_class where relname = 'idempotency_keys'`.execute(db);
+    const chunks = await sql<{ n: number }>`select count(*)::int as n from ${sql.raw(toast.rows[0]!.name)}`.execute(db);
+    expect(chunks.rows[0]!.n).toBe(0);
   });
 });
