@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SettleError } from '../domain/errors.js';
 import type { App } from '../app/app.js';
 import type { Actor } from '../services/context.js';
-import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, type AuthenticatedSession } from '../services/auth/web-auth.js';
+import { CSRF_HEADER, csrfMatches, SESSION_COOKIE, type AuthenticatedSession } from '../services/auth/sessions.js';
 import { unauthenticated } from './auth.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

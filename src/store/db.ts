@@ -4,7 +4,7 @@
 //   postgres://…            PostgreSQL through a pg pool
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder, type Transaction } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from './pglite-dialect.js';
 import { pgliteStartParams, precompiledPGlite } from './pglite-start.js';
@@ -30,6 +30,9 @@ const attempts = new WeakMap<Trx, number>();
  * Which run of its transaction `trx` is: 1, or more when store.transaction runs it again
  * (a serialization failure, a deadlock, runAgain). 1 for a transaction begun elsewhere.
  */
+/** A moment as a timestamptz parameter: the same instant on both drivers, whatever their time zone. */
+export const timestamptz = (d: Date): RawBuilder<Date> => sql<Date>`${d.toISOString()}::timestamptz`;
+
 export function transactionAttempt(trx: Trx): number {
   return attempts.get(trx) ?? 1;
 }

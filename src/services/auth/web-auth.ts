@@ -1,50 +1,36 @@
 // Web logins for browsers (customer portal, provider pages, admin backend): users with
-// scrypt passwords, single-use password-set links, sessions and login throttling.
+// scrypt passwords, single-use password-set links, login (throttled: login-throttle.ts)
+// and sessions (sessions.ts).
 //
-// - Session and link tokens are 32 random bytes, given out once and stored as SHA-256
-//   hashes (like API keys: long random secrets need no slow hash).
-// - Sessions last 12 h after the last use (sliding), at most 7 days after login; each
-//   carries a random CSRF token that cookie-authenticated writes must echo.
-// - Throttling: 5 failed logins for one e-mail, or 20 from one IP address, within 15
-//   minutes → 429 with Retry-After. Attempts are rows, so this holds across processes;
-//   an attempt is recorded as failed before its password is checked, so parallel guesses
-//   cannot slip past the limit.
+// - Link tokens are like session tokens: 32 random bytes, given out once, stored hashed.
 // - Unknown e-mail, no password set yet and wrong password look the same, and take the
 //   same time (a dummy hash is checked when there is no real one).
 // Time is real time (not the sandbox test clock: moving that by days must not log the
 // browser out); tests may swap `clock`.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { sql, type RawBuilder } from 'kysely';
-import type { Db, Store, Trx } from '../../store/db.js';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { timestamptz, type Db, type Store, type Trx } from '../../store/db.js';
 import { systemClock, type Clock } from '../../scheduler/clock.js';
 import { badRequest, conflict, SettleError } from '../../domain/errors.js';
 import { ulid } from '../../domain/ids.js';
 import type { Actor } from '../context.js';
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, verifyPassword, type ScryptParams } from './passwords.js';
+import { insertSession, newToken, slidExpiry, tokenHash, TOKEN_PATTERN, type AuthenticatedSession, type ClientInfo, type NewSession } from './sessions.js';
+import { loginThrottled, retryAfterSeconds, takeTurns } from './login-throttle.js';
 
 export type WebRole = 'admin' | 'provider' | 'customer';
 
-export const SESSION_COOKIE = 'settle_session';
-export const CSRF_HEADER = 'x-csrf-token';
-export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
-export const SESSION_ABSOLUTE_MS = 7 * 24 * 60 * 60 * 1000;
-/** A session's expiry is pushed forward (one write) at most this often. */
-const SESSION_SLIDE_STEP_MS = 5 * 60 * 1000;
 export const PASSWORD_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 /** The web page that takes a password-set link: `${PASSWORD_LINK_PATH}#token=<token>`. */
 export const PASSWORD_LINK_PATH = '/set-password';
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 1024;
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-export const MAX_FAILURES_PER_EMAIL = 5;
-export const MAX_FAILURES_PER_IP = 20;
 /** Sandbox only: the password of the demo logins seeded on first start. */
 export const DEMO_PASSWORD = 'settle-demo-password';
 export const DEMO_ADMIN_EMAIL = 'admin@example.com';
 
 const PURGE_EVERY_MS = 10 * 60 * 1000;
 const KEEP_ATTEMPTS_MS = 24 * 60 * 60 * 1000;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export interface WebUser {
   id: string;
@@ -54,24 +40,6 @@ export interface WebUser {
   name: string;
   customerId: string | null;
   providerId: string | null;
-}
-
-export interface SessionView {
-  user: WebUser;
-  csrfToken: string;
-  expiresAt: string;
-}
-
-/** A new session: the view plus the cookie's secret (never stored, never in a body). */
-export interface NewSession extends SessionView {
-  token: string;
-}
-
-export interface AuthenticatedSession extends SessionView {
-  sessionId: string;
-  actor: Actor;
-  /** The expiry moved forward on this request: send the cookie again with the new Max-Age. */
-  refreshed: boolean;
 }
 
 export interface PasswordLink {
@@ -86,28 +54,8 @@ export interface PasswordLink {
   expiresAt: string;
 }
 
-export interface ClientInfo {
-  ip: string;
-  userAgent?: string | undefined;
-}
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const newToken = () => randomBytes(32).toString('base64url');
-const at = (d: Date): RawBuilder<Date> => sql<Date>`${d.toISOString()}::timestamptz`;
-
 export const invalidCredentials = () =>
   new SettleError(401, 'authentication_error', 'invalid_credentials', 'Incorrect e-mail or password.');
-
-export function loginThrottled(retryAfterSeconds: number): SettleError {
-  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-  return new SettleError(
-    429,
-    'invalid_request_error',
-    'too_many_login_attempts',
-    `Too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or ask for a password-set link.`,
-    { retryAfter: retryAfterSeconds },
-  );
-}
 
 const linkInvalid = (code: string, message: string) => new SettleError(400, 'invalid_request_error', code, message, { param: 'token' });
 
@@ -292,7 +240,7 @@ export class WebAuthService {
     const expiresAt = new Date(now.getTime() + PASSWORD_LINK_TTL_MS);
     await trx
       .insertInto('password_links')
-      .values({ id, token_hash: sha256(token), user_id: user.id, created_by: input.createdBy, created_at: now, expires_at: expiresAt, used_at: null, revoked_at: null })
+      .values({ id, token_hash: tokenHash(token), user_id: user.id, created_by: input.createdBy, created_at: now, expires_at: expiresAt, used_at: null, revoked_at: null })
       .execute();
     return {
       id,
@@ -315,7 +263,7 @@ export class WebAuthService {
       .selectFrom('password_links as l')
       .innerJoin('web_users as u', 'u.id', 'l.user_id')
       .select(['l.id', 'l.user_id', 'l.expires_at', 'l.used_at', 'l.revoked_at', 'u.email', 'u.disabled_at'])
-      .where('l.token_hash', '=', sha256(token))
+      .where('l.token_hash', '=', tokenHash(token))
       .executeTakeFirst();
     const now = this.clock.now();
     if (!link || link.disabled_at) throw invalid();
@@ -366,12 +314,8 @@ export class WebAuthService {
     const now = this.clock.now();
     await this.purge(now);
     const attemptId = await this.store.transaction(async (trx) => {
-      if (this.store.kind === 'postgres') {
-        // Email first, then IP, always: two logins never wait on each other in a cycle.
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`settle-login-email:${emailKey}`}, 0))`.execute(trx);
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`settle-login-ip:${ip}`}, 0))`.execute(trx);
-      }
-      const retryAfter = await this.throttle(trx, emailKey, ip, now);
+      await takeTurns(trx, this.store.kind, emailKey, ip);
+      const retryAfter = await retryAfterSeconds(trx, emailKey, ip, now);
       if (retryAfter !== null) throw loginThrottled(retryAfter);
       const row = await trx
         .insertInto('login_attempts')
@@ -392,68 +336,12 @@ export class WebAuthService {
     });
   }
 
-  /** Seconds until another login may be tried, or null when it may be tried now. */
-  private async throttle(trx: Trx, emailKey: string, ip: string, now: Date): Promise<number | null> {
-    const since = new Date(now.getTime() - LOGIN_WINDOW_MS);
-    // A success for the e-mail clears its earlier failures (not the IP's).
-    const lastSuccess = await trx
-      .selectFrom('login_attempts')
-      .select('created_at')
-      .where('email', '=', emailKey)
-      .where('succeeded', '=', true)
-      .where('created_at', '>', at(since))
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const emailFrom = lastSuccess && lastSuccess.created_at > since ? lastSuccess.created_at : since;
-    const emailFailures = await trx
-      .selectFrom('login_attempts')
-      .select('created_at')
-      .where('email', '=', emailKey)
-      .where('succeeded', '=', false)
-      .where('created_at', '>', at(emailFrom))
-      .orderBy('created_at', 'desc')
-      .limit(MAX_FAILURES_PER_EMAIL)
-      .execute();
-    const ipFailures = await trx
-      .selectFrom('login_attempts')
-      .select('created_at')
-      .where('ip', '=', ip)
-      .where('succeeded', '=', false)
-      .where('created_at', '>', at(since))
-      .orderBy('created_at', 'desc')
-      .limit(MAX_FAILURES_PER_IP)
-      .execute();
-    // Blocked until the oldest failure that keeps the count at the limit leaves the window.
-    const waits: number[] = [];
-    if (emailFailures.length >= MAX_FAILURES_PER_EMAIL) waits.push((emailFailures.at(-1) as { created_at: Date }).created_at.getTime());
-    if (ipFailures.length >= MAX_FAILURES_PER_IP) waits.push((ipFailures.at(-1) as { created_at: Date }).created_at.getTime());
-    if (waits.length === 0) return null;
-    const freeAtMs = Math.max(...waits) + LOGIN_WINDOW_MS;
-    return Math.max(1, Math.ceil((freeAtMs - now.getTime()) / 1000));
-  }
-
   private dummy(): Promise<string> {
     return (this.dummyHash ??= hashPassword(randomBytes(18).toString('base64url'), this.params));
   }
 
   private async createSession(trx: Trx, userId: string, client: ClientInfo, now: Date): Promise<NewSession> {
-    const token = newToken();
-    const csrfToken = newToken();
-    const expiresAt = new Date(now.getTime() + SESSION_IDLE_MS);
-    await trx
-      .insertInto('web_sessions')
-      .values({
-        id: `ses_${ulid()}`,
-        token_hash: sha256(token),
-        user_id: userId,
-        csrf_token: csrfToken,
-        created_at: now,
-        expires_at: expiresAt,
-        ip: client.ip || null,
-        user_agent: client.userAgent?.slice(0, 500) ?? null,
-      })
-      .execute();
+    const { token, csrfToken, expiresAt } = await insertSession(trx, userId, client, now);
     const user = (await this.getUser(trx, userId)) as WebUser;
     return { user, csrfToken, expiresAt: expiresAt.toISOString(), token };
   }
@@ -464,26 +352,21 @@ export class WebAuthService {
     const row = await this.users(db)
       .innerJoin('web_sessions as s', 's.user_id', 'u.id')
       .select(['s.id as session_id', 's.csrf_token', 's.created_at as session_created_at', 's.expires_at'])
-      .where('s.token_hash', '=', sha256(token))
+      .where('s.token_hash', '=', tokenHash(token))
       .executeTakeFirst();
     if (!row || row.disabled_at) return null;
     const nowMs = this.clock.now().getTime();
     if (row.expires_at.getTime() <= nowMs) return null;
     const user = toUser(row as UserRow);
-    let expiresAt = row.expires_at;
-    const slid = new Date(Math.min(nowMs + SESSION_IDLE_MS, row.session_created_at.getTime() + SESSION_ABSOLUTE_MS));
-    const refreshed = slid.getTime() - expiresAt.getTime() >= SESSION_SLIDE_STEP_MS;
-    if (refreshed) {
-      await db.updateTable('web_sessions').set({ expires_at: slid }).where('id', '=', row.session_id).execute();
-      expiresAt = slid;
-    }
+    const { expiresAt, refreshed } = slidExpiry({ createdAt: row.session_created_at, expiresAt: row.expires_at }, nowMs);
+    if (refreshed) await db.updateTable('web_sessions').set({ expires_at: expiresAt }).where('id', '=', row.session_id).execute();
     return { sessionId: row.session_id, user, actor: actorForUser(user), csrfToken: row.csrf_token, expiresAt: expiresAt.toISOString(), refreshed };
   }
 
   /** Ends the session for this token (no error if there is none). */
   async logout(db: Db, token: string): Promise<void> {
     if (!TOKEN_PATTERN.test(token)) return;
-    await db.deleteFrom('web_sessions').where('token_hash', '=', sha256(token)).execute();
+    await db.deleteFrom('web_sessions').where('token_hash', '=', tokenHash(token)).execute();
   }
 
   /** Drops expired sessions, old links and old attempts, at most every 10 minutes per process. */
@@ -492,16 +375,8 @@ export class WebAuthService {
     if (nowMs - this.lastPurgeMs < PURGE_EVERY_MS && nowMs >= this.lastPurgeMs) return;
     this.lastPurgeMs = nowMs;
     const db = this.store.db;
-    await db.deleteFrom('web_sessions').where('expires_at', '<', at(now)).execute();
-    await db.deleteFrom('password_links').where('expires_at', '<', at(new Date(nowMs - PASSWORD_LINK_TTL_MS))).execute();
-    await db.deleteFrom('login_attempts').where('created_at', '<', at(new Date(nowMs - KEEP_ATTEMPTS_MS))).execute();
+    await db.deleteFrom('web_sessions').where('expires_at', '<', timestamptz(now)).execute();
+    await db.deleteFrom('password_links').where('expires_at', '<', timestamptz(new Date(nowMs - PASSWORD_LINK_TTL_MS))).execute();
+    await db.deleteFrom('login_attempts').where('created_at', '<', timestamptz(new Date(nowMs - KEEP_ATTEMPTS_MS))).execute();
   }
-}
-
-/** Constant-time comparison of a CSRF header with the session's token. */
-export function csrfMatches(sent: string | string[] | undefined, expected: string): boolean {
-  if (typeof sent !== 'string' || sent.length === 0) return false;
-  const a = Buffer.from(sent);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
