@@ -8,7 +8,7 @@ import { newId } from '../domain/ids.js';
 import { percentOfMinor, percentToBasisPoints, proportionalShareMinor } from '../domain/money.js';
 import { customerCredit, platform, providerPayable } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
-import { refundView, type RefundView } from './card-refunds.js';
+import { refundView, type RefundView } from './refund-records.js';
 import { toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface ChargeView {

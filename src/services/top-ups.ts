@@ -5,7 +5,8 @@ import { notFound, SettleError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { customerCredit, platform } from '../ledger/accounts.js';
 import { actorLabel, type Actor, type Services } from './context.js';
-import { topUpSource, type CardRefundService, type RefundView } from './card-refunds.js';
+import type { CardRefundService } from './card-refunds.js';
+import { topUpSource, type RefundView } from './refund-records.js';
 import type { PartyService } from './parties.js';
 import { toPage, type Page, type PageRequest } from './pagination.js';
 

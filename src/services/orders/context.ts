@@ -6,7 +6,8 @@ import type { ProcessActor, ProcessDefinition, TransitionDef } from '../../domai
 import type { CancellationQuote } from '../../domain/cancellation.js';
 import type { Actor, Services } from '../context.js';
 import type { CatalogService } from '../catalog.js';
-import type { AlsoWrite, CardRefundService, RefundView, SentRefund } from '../card-refunds.js';
+import type { AlsoWrite, CardRefundService, SentRefund } from '../card-refunds.js';
+import type { RefundView } from '../refund-records.js';
 import type { OrderNumbers } from './order-numbers.js';
 import type { HeldCopy, OrderCopies } from './order-copies.js';
 import type { PayoutRow } from './writes.js';

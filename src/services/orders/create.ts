@@ -1,7 +1,6 @@
 // Creating an order: validate the lines (free lines, service lines, slot lines), take
 // the amounts and the policy snapshot from the settings, give it a human number, and
 // run the process's create transition (which reserves seats and sets the deadline).
-import { sql } from 'kysely';
 import type { Trx } from '../../store/db.js';
 import { badRequest, notFound, ruleRefused, type SettleError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';

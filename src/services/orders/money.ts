@@ -9,7 +9,7 @@ import { percentOfMinor, percentToBasisPoints } from '../../domain/money.js';
 import { accountId, customerCredit, orderEscrow, platform, providerPayable, type AccountRef } from '../../ledger/accounts.js';
 import type { PostInput, PostOptions } from '../../ledger/ledger.js';
 import { actorLabel } from '../context.js';
-import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../card-refunds.js';
+import { insertRefund, newRefundRow, orderPaymentSource, refundView, type RefundView } from '../refund-records.js';
 import type { RefundDestination, TransitionContext } from './context.js';
 import { PAYOUT_DEADLINE, policiesOf, type OrderRecord, type PaymentRow } from './records.js';
 import { findTransition, getProcess, isTerminal } from '../../domain/process/index.js';

@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
 import { sql } from 'kysely';
 import type { OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
-import { refundView, type RefundView } from '../card-refunds.js';
+import { refundView, type RefundView } from '../refund-records.js';
 
 type RefundRow = Selectable<RefundsTable>;
 import { notFound } from '../../domain/errors.js';

@@ -14,7 +14,8 @@ import { buildView, eventView, listOrderIds, orderView, type EventView, type Ord
 import { loadOrder, policiesOf, type OrderExtras } from './records.js';
 import { DeadlineFiring } from './firing.js';
 import { cardRefundable } from './money.js';
-import type { RefundView, SentRefund } from '../card-refunds.js';
+import type { SentRefund } from '../card-refunds.js';
+import type { RefundView } from '../refund-records.js';
 import { putAfterSettles } from './order-copies.js';
 
 /**

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import { normalizeSearchText } from '../../domain/search.js';
 import type { Db, Trx } from '../../store/db.js';
-import type { RefundView } from '../card-refunds.js';
+import type { RefundView } from '../refund-records.js';
 import { loadOrderForView, type LineRow, type OrderExtras, type OrderRecord } from './records.js';
 import { refundableNow, totalOf } from './money.js';
 import { PAYOUT_DEADLINE } from './engine.js';
