@@ -25,6 +25,7 @@ const KEEPS_THE_RULE: Record<string, string> = {
   'services/orders/create.ts': 'a new order nobody else can see yet; its transition writes the row',
   'services/orders/firing.ts': 'payouts and dropped deadlines call touchOrder first',
   'services/card-refunds.ts': 'order payments: lockOrderOf (touchOrder) first in send and retry; reserve runs inside a transition; other sources are top-ups and charges',
+  'services/refund-records.ts': "insertRefund only builds the INSERT: it runs where card-refunds.ts and orders/money.ts put it (listed here)",
   'services/charges.ts': 'refunds of charges, not of orders',
   'services/adjustments.ts': 'reverses refunds of charges, not of orders',
   'scheduler/deadlines.ts': 'claim leases touch only lease columns; setDeadline is used by firing.ts after touchOrder',
