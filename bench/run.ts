@@ -200,7 +200,7 @@ async function balanceReads(server: Server, client: Client, customers: string[],
   return result;
 }
 
-function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number }) {
+function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number; walPerRequest?: ReturnType<typeof walPer> }) {
   return {
     throughputPerS: r.throughputPerS,
     p50Ms: r.latency.p50Ms,
@@ -214,6 +214,7 @@ function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number }) {
     durationS: r.durationS,
     statuses: r.statuses,
     ...(r.cpu ? { cpu: r.cpu } : {}),
+    ...(r.walPerRequest !== undefined ? { walPerRequest: r.walPerRequest } : {}),
     ...(r.loadAvg1mAfter !== undefined ? { machineLoadAvg1m: r.loadAvg1mAfter } : {}),
     ...(r.errorSamples.length ? { errorSamples: r.errorSamples } : {}),
   };
