@@ -24,15 +24,15 @@ export interface Store {
 
 const afterCommitCallbacks = new WeakMap<Trx, Array<() => void>>();
 
+/** A moment as a timestamptz parameter: the same instant on both drivers, whatever their time zone. */
+export const timestamptz = (d: Date): RawBuilder<Date> => sql<Date>`${d.toISOString()}::timestamptz`;
+
 const attempts = new WeakMap<Trx, number>();
 
 /**
  * Which run of its transaction `trx` is: 1, or more when store.transaction runs it again
  * (a serialization failure, a deadlock, runAgain). 1 for a transaction begun elsewhere.
  */
-/** A moment as a timestamptz parameter: the same instant on both drivers, whatever their time zone. */
-export const timestamptz = (d: Date): RawBuilder<Date> => sql<Date>`${d.toISOString()}::timestamptz`;
-
 export function transactionAttempt(trx: Trx): number {
   return attempts.get(trx) ?? 1;
 }
