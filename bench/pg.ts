@@ -100,7 +100,7 @@ export interface PgbenchResult {
   transactions: number | null;
   /** CPU ms per transaction: PostgreSQL backends, and the pgbench client itself. */
   cpuMsPerTxn: { postgres: number; pgbench: number } | null;
-  walPerTxn: ReturnType<typeof walPer>;
+  walPerTxn: WalTotals | null;
 }
 
 /** `pgbench -N` (simple updates: no branch/teller updates) for `seconds`. */
@@ -154,7 +154,7 @@ export async function walTotals(): Promise<WalTotals | null> {
  * WAL per unit of work between two readings: a measure of PostgreSQL's work that, unlike
  * its CPU time, does not change with the machine's speed (nothing else writes meanwhile).
  */
-export function walPer(a: WalTotals | null, b: WalTotals | null, units: number): { records: number; bytes: number; fullPageImages: number } | null {
+export function walPer(a: WalTotals | null, b: WalTotals | null, units: number): WalTotals | null {
   if (!a || !b || units <= 0) return null;
   const per = (x: number, y: number) => Math.round(((y - x) / units) * 10) / 10;
   return { records: per(a.records, b.records), bytes: Math.round((b.bytes - a.bytes) / units), fullPageImages: per(a.fullPageImages, b.fullPageImages) };

@@ -134,7 +134,7 @@ async function measuredLoad(
   server: Server,
   pgDbName: string | null,
   opts: Omit<Parameters<typeof runLoad>[0], 'onTick' | 'onMeasureStart'>,
-): Promise<LoadResult & { cpu: CpuSplit; loadAvg1mAfter: number; walPerRequest?: ReturnType<typeof walPer> }> {
+): Promise<LoadResult & { cpu: CpuSplit; loadAvg1mAfter: number; walPerRequest?: WalTotals | null }> {
   let s0 = 0;
   let wal0: Promise<WalTotals | null> = Promise.resolve(null);
   let backends: CpuTracker | null = null;
@@ -200,7 +200,7 @@ async function balanceReads(server: Server, client: Client, customers: string[],
   return result;
 }
 
-function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number; walPerRequest?: ReturnType<typeof walPer> }) {
+function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number; walPerRequest?: WalTotals | null }) {
   return {
     throughputPerS: r.throughputPerS,
     p50Ms: r.latency.p50Ms,

@@ -3,10 +3,8 @@
 import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
 import { sql } from 'kysely';
-import type { OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable, RefundsTable } from '../../store/schema.js';
-import { refundView, type RefundView } from '../refund-records.js';
-
-type RefundRow = Selectable<RefundsTable>;
+import type { OrderEventsTable, OrderLinesTable, OrderPaymentsTable, OrdersTable } from '../../store/schema.js';
+import { refundView, type RefundRow, type RefundView } from '../refund-records.js';
 import { notFound } from '../../domain/errors.js';
 import type { Settings } from '../../domain/settings.js';
 
