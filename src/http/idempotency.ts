@@ -60,17 +60,53 @@ interface IdempotencyRecord {
   hash: string;
 }
 
-/** The record's INSERT; it writes nothing if the key is already taken (one place for both paths). */
-function insertRecord(record: IdempotencyRecord, status: number, body: unknown): RawBuilder<unknown> {
+/** The record's INSERT of the answer's JSON text; it writes nothing if the key is already taken (one place for both paths). */
+function insertRecord(record: IdempotencyRecord, status: number, json: string): RawBuilder<unknown> {
   return sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
-    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${JSON.stringify(body)}::json)
+    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${json}::json)
     on conflict (scope, key) do nothing`;
 }
 
 /** The stored response replaced by the one the work after commit gave. */
-function updateRecord(record: IdempotencyRecord, body: unknown, onlyWith: RawBuilder<unknown> | null): RawBuilder<unknown> {
-  return sql`update idempotency_keys set response = ${JSON.stringify(body)}::json
+function updateRecord(record: IdempotencyRecord, json: string, onlyWith: RawBuilder<unknown> | null): RawBuilder<unknown> {
+  return sql`update idempotency_keys set response = ${json}::json
     where scope = ${record.scope} and key = ${record.key} ${onlyWith ? sql`and exists (${onlyWith})` : sql``}`;
+}
+
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
+/**
+ * An answer serialized once: the JSON text stored in the record is the text the reply sends,
+ * made by the route's own response serializer (so it holds exactly what the route's schema
+ * lets out). An order's answer is 3–8 KB of JSON; before, it was serialized for the record,
+ * again for the settled card refunds' update, and again for the reply.
+ */
+class AnswerText<T> {
+  private last: { body: unknown; status: number; json: string } | null = null;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly storedBody: ((body: T) => unknown) | undefined,
+  ) {}
+
+  /** The JSON to store for `body`. */
+  of(body: unknown, status: number): string {
+    // What is stored differs from what is sent (e.g. a secret shown once): the reply serializes its own.
+    if (this.storedBody) return JSON.stringify(this.storedBody(body as T));
+    const serialize = this.reply.getSerializationFunction(String(status)) as ((data: unknown) => string) | undefined;
+    if (!serialize) return JSON.stringify(body);
+    const json = serialize(body);
+    this.last = { body, status, json };
+    return json;
+  }
+
+  /** What the handler returns: the stored text when it is this very answer, else the body for the reply to serialize. */
+  answer(body: T, status: number): T {
+    const last = this.last;
+    if (!last || last.body !== body || last.status !== status) return body;
+    this.reply.type(JSON_UTF8);
+    return last.json as unknown as T; // a string with a JSON content type goes out as it is
+  }
 }
 
 function canonical(value: unknown): string {
@@ -137,10 +173,10 @@ export class Idempotency {
   }
 
   private async execute<T>(request: FastifyRequest, reply: FastifyReply, record: IdempotencyRecord | null, work: Work<T>, options: RunOptions<T>): Promise<T> {
-    const stored = (body: T) => (options.storedBody ? options.storedBody(body) : body);
+    const text = new AnswerText<T>(reply, options.storedBody);
     const ctx: MutationContext = {
       idempotencyKey: record ? `${record.scope}:${record.key}` : `once:${request.id}:${Date.now()}`,
-      recordInsert: (body, status = 200) => (record ? insertRecord(record, status, stored(body as T)) : null),
+      recordInsert: (body, status = 200) => (record ? insertRecord(record, status, text.of(body, status)) : null),
       commitWithWrite: work.kind === 'transaction',
     };
     let result: MutationResult<T>;
@@ -152,7 +188,7 @@ export class Idempotency {
         const run = work.work;
         result = await this.store.transaction(async (trx) => {
           const out = await run(trx, ctx);
-          if (record && !out.recorded && !(await this.insert(trx, record, out.status ?? 200, stored(out.body)))) throw new IdempotencyKeyTaken();
+          if (record && !out.recorded && !(await this.insert(trx, record, out.status ?? 200, text.of(out.body, out.status ?? 200)))) throw new IdempotencyKeyTaken();
           return out;
         });
       }
@@ -160,7 +196,7 @@ export class Idempotency {
       if (err instanceof IdempotencyKeyTaken) return this.replay(reply, record!);
       const refusal = toSettleError(err);
       if (record && refusal && isStorable(refusal)) {
-        const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, errorPayload(refusal)));
+        const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, JSON.stringify(errorPayload(refusal))));
         if (!saved) return this.replay(reply, record);
       } else if (record && (await this.isStored(record))) {
         // A repeat of a request that already took effect can fail now because of that
@@ -170,20 +206,21 @@ export class Idempotency {
       throw err;
     }
     let body = result.body;
+    const status = result.status ?? 200;
     if (result.after) {
       const answer: AnswerRecorder = {
-        update: (b, onlyWith) => (record ? updateRecord(record, stored(b as T), onlyWith) : null),
+        update: (b, onlyWith) => (record ? updateRecord(record, text.of(b, status), onlyWith) : null),
         recorded: false,
       };
       body = await result.after(answer);
-      if (record && !answer.recorded) await updateRecord(record, stored(body), null).execute(this.store.db);
+      if (record && !answer.recorded) await updateRecord(record, text.of(body, status), null).execute(this.store.db);
     }
-    reply.code(result.status ?? 200);
-    return body;
+    reply.code(status);
+    return text.answer(body, status);
   }
 
-  private async insert(trx: Trx, record: IdempotencyRecord, status: number, body: unknown): Promise<boolean> {
-    const written = await sql`${insertRecord(record, status, body)} returning 1`.execute(trx);
+  private async insert(trx: Trx, record: IdempotencyRecord, status: number, json: string): Promise<boolean> {
+    const written = await sql`${insertRecord(record, status, json)} returning 1`.execute(trx);
     return written.rows.length === 1;
   }
 
@@ -197,11 +234,11 @@ export class Idempotency {
     return row !== undefined;
   }
 
-  /** The stored outcome of the first request (typed as T: it is T, or a stored refusal). */
+  /** The stored outcome of the first request, its JSON text as it was sent (T, or a stored refusal). */
   private async replay<T>(reply: FastifyReply, record: IdempotencyRecord): Promise<T> {
     const stored = await this.store.db
       .selectFrom('idempotency_keys')
-      .select(['request_hash', 'status_code', 'response'])
+      .select(['request_hash', 'status_code', sql<string>`response::text`.as('response')])
       .where('scope', '=', record.scope)
       .where('key', '=', record.key)
       .executeTakeFirst();
@@ -209,8 +246,8 @@ export class Idempotency {
     if (stored.request_hash !== record.hash) {
       throw new SettleError(422, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request body or path.');
     }
-    reply.code(stored.status_code).header('Idempotent-Replayed', 'true');
-    return stored.response as T;
+    reply.code(stored.status_code).header('Idempotent-Replayed', 'true').type(JSON_UTF8);
+    return stored.response as unknown as T; // sent as it is (see AnswerText)
   }
 }
 

@@ -127,4 +127,41 @@ describe('Idempotency-Key', () => {
     const chunks = await sql<{ n: number }>`select count(*)::int as n from ${sql.raw(toast.rows[0]!.name)}`.execute(db);
     expect(chunks.rows[0]!.n).toBe(0);
   });
+
+  it('an answer is serialized once: the reply, the stored record and the replay are the same text, and hold what the route schema lets out', async () => {
+    const db = h.app.services.store.db;
+    const stored = async (key: string) =>
+      (await sql<{ response: string }>`select response::text as response from idempotency_keys where key = ${key}`.execute(db)).rows[0]?.response;
+    const raw = async (url: string, body: unknown, key: string, apiKey: string) => {
+      const res = await h.http.inject({
+        method: 'POST',
+        url,
+        headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': key, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      return res;
+    };
+    // An order cancel whose card refund settles after the commit (the answer is stored by the settle).
+    const p = await parties(h);
+    const order = await book(h, p, { startsInSeconds: 5 * 86_400, lines: 2 });
+    expect((await h.post(`/v1/orders/${order.id}/confirm`, {}, { key: p.provider.key })).status).toBe(200);
+    expect((await h.post(`/v1/orders/${order.id}/pay`, { paymentMethod: 'pm_card_visa' }, { key: p.customer.key })).status).toBe(200);
+    const key = randomUUID();
+    const cancel = { reason: 'changed plans', lineIds: [order.lines[0].id] };
+    const first = await raw(`/v1/orders/${order.id}/cancel`, cancel, key, p.customer.key);
+    expect(JSON.parse(first.body).refunds.map((r: { status: string }) => r.status)).toEqual(['succeeded']);
+    expect(await stored(key)).toBe(first.body);
+    const replay = await raw(`/v1/orders/${order.id}/cancel`, cancel, key, p.customer.key);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toBe(first.body);
+    // The same order read back (the route's serializer, from the database) holds the same data.
+    expect(JSON.parse(first.body)).toEqual((await h.get(`/v1/orders/${order.id}`, { key: p.customer.key })).body);
+    // A charge: one statement writes the effect and the record.
+    const customer = await h.customer({ credit: 1_000 });
+    const chargeKey = randomUUID();
+    const charge = await raw('/v1/charges', { customerId: customer.id, providerId: p.provider.id, amount: 100, currency: 'USD', description: 'chat' }, chargeKey, h.adminKey);
+    expect(await stored(chargeKey)).toBe(charge.body);
+  });
 });

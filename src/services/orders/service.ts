@@ -135,19 +135,27 @@ export class OrderService {
             // the last one's settle also stores that answer if all went through.
             // One that failed put money back in credit and released its cap: read it all.
             const sentAll: SentRefund[] = [];
+            // The answer the last settle stored, if it did: returned as it is (the HTTP layer then sends the stored text).
+            let stored: OrderView | null = null;
             for (const [i, send] of pending.entries()) {
               const settled = sentAll.map((s) => s.refund);
               const last = i === pending.length - 1 && settled.every((r) => r.status === 'succeeded');
-              const sent = await send(last && answer ? (refund, onlyWith) => answer.update(withRefunds(view, [...settled, refund]), onlyWith) : undefined);
+              let answered: OrderView | null = null;
+              const sent = await send(
+                last && answer ? (refund, onlyWith) => answer.update((answered = withRefunds(view, [...settled, refund])), onlyWith) : undefined,
+              );
               sentAll.push(sent);
-              if (sent.alsoWritten && answer) answer.recorded = true;
+              if (sent.alsoWritten && answer) {
+                answer.recorded = true;
+                stored = answered;
+              }
             }
             // The transition's copy of the order, with the refunds settled, if nothing else wrote the order meanwhile.
             const held = respond.ctx().heldCopy;
             if (held) putAfterSettles(this.deps.orderCopies, held, sentAll);
             const settled = sentAll.map((s) => s.refund);
             if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
-            return withRefunds(view, settled);
+            return stored ?? withRefunds(view, settled);
           }
         : undefined,
     };
