@@ -3,6 +3,7 @@
 // commits or rolls back, and nothing interleaves with it.
 import { protocol, types as pgTypes, type messages, type PGlite } from '@electric-sql/pglite';
 import { statementName } from './statement-names.js';
+import { bindAndExecute } from './pglite-wire.js';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -92,10 +93,7 @@ class PGliteConnection implements DatabaseConnection {
       const serializer = this.pg.serializers[types[i] as number];
       return serializer ? serializer(v) : String(v);
     });
-    const { messages } = await this.pg.execProtocol(
-      concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
-      sync,
-    );
+    const { messages } = await this.pg.execProtocol(bindAndExecute(name, values), sync);
     let fields: RowDescriptionMessage['fields'] = [];
     const rows: R[] = [];
     let affected: bigint | undefined;

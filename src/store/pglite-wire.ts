@@ -1,0 +1,65 @@
+// The one wire message PGlite gets per prepared statement run: Bind, Describe (portal),
+// Execute and Sync, built in a single buffer with Node's native UTF-8 length and write.
+// PGlite's own serializer measures each value's UTF-8 length in a JavaScript loop, encodes
+// it with a TextEncoder and copies every message into a new buffer: for an order's JSON
+// parameters (a few KB each) that was ~5 % of the server's main thread in a booking
+// lifecycle on PGlite (perf). Same bytes, same format codes as PGlite's (text for strings,
+// binary for byte arrays).
+
+/** Describe the unnamed portal, execute it (all rows), sync. */
+const TAIL = Uint8Array.from([0x44, 0, 0, 0, 6, 0x50, 0, 0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0x53, 0, 0, 0, 4]);
+
+/** PostgreSQL reads parameter counts as 16-bit unsigned integers. */
+export const MAX_PARAMETERS = 65_535;
+
+export type WireValue = string | Uint8Array | null;
+
+export function bindAndExecute(statement: string, values: readonly WireValue[]): Uint8Array {
+  const count = values.length;
+  if (count > MAX_PARAMETERS) throw new Error(`a statement takes at most ${MAX_PARAMETERS} parameters, not ${count}`);
+  const lengths = new Array<number>(count);
+  // Type byte, length, portal "" and its NUL, the statement's name and its NUL, the format
+  // codes, the values' count, the result-format count (0: all text).
+  let size = 1 + 4 + 1 + Buffer.byteLength(statement) + 1 + 2 + 2 * count + 2 + 2;
+  for (let i = 0; i < count; i++) {
+    const v = values[i] as WireValue;
+    const length = v === null ? -1 : typeof v === 'string' ? Buffer.byteLength(v) : v.byteLength;
+    lengths[i] = length;
+    size += 4 + Math.max(length, 0);
+  }
+  // Its own ArrayBuffer (not a slice of Node's pool), exactly this long: PGlite may read `.buffer`.
+  const out = Buffer.allocUnsafeSlow(size + TAIL.length);
+  let at = 0;
+  out[at++] = 0x42; // 'B'
+  out.writeInt32BE(size - 1, at);
+  at += 4;
+  out[at++] = 0; // the unnamed portal
+  at += out.write(statement, at, 'utf8');
+  out[at++] = 0;
+  out.writeUInt16BE(count, at);
+  at += 2;
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    out.writeUInt16BE(v === null || typeof v === 'string' ? 0 : 1, at);
+    at += 2;
+  }
+  out.writeUInt16BE(count, at);
+  at += 2;
+  for (let i = 0; i < count; i++) {
+    const v = values[i] as WireValue;
+    const length = lengths[i] as number;
+    out.writeInt32BE(length, at);
+    at += 4;
+    if (v === null) continue;
+    if (typeof v === 'string') at += out.write(v, at, 'utf8');
+    else {
+      out.set(v, at);
+      at += length;
+    }
+  }
+  out.writeUInt16BE(0, at);
+  at += 2;
+  if (at !== size) throw new Error(`pglite-wire: wrote ${at} bytes of a ${size}-byte Bind`);
+  out.set(TAIL, at);
+  return out;
+}
