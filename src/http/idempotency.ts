@@ -78,8 +78,8 @@ const JSON_UTF8 = 'application/json; charset=utf-8';
 /**
  * An answer serialized once: the JSON text stored in the record is the text the reply sends,
  * made by the route's own response serializer (so it holds exactly what the route's schema
- * lets out). An order's answer is 3–8 KB of JSON; before, it was serialized for the record,
- * again for the settled card refunds' update, and again for the reply.
+ * lets out, in its order). An order's answer is 3–8 KB of JSON; before, it was serialized for
+ * the record, again for the settled card refunds' update, and again for the reply.
  */
 class AnswerText<T> {
   private last: { body: unknown; status: number; json: string } | null = null;
@@ -92,10 +92,9 @@ class AnswerText<T> {
   /** The JSON to store for `body`. */
   of(body: unknown, status: number): string {
     // What is stored differs from what is sent (e.g. a secret shown once): the reply serializes its own.
-    if (this.storedBody) return JSON.stringify(this.storedBody(body as T));
-    const serialize = this.reply.getSerializationFunction(String(status)) as ((data: unknown) => string) | undefined;
-    if (!serialize) return JSON.stringify(body);
-    const json = serialize(body);
+    if (this.storedBody) return storedText(this.reply, status, this.storedBody(body as T));
+    const json = serializedBy(this.reply, status, body);
+    if (json === null) return JSON.stringify(body);
     this.last = { body, status, json };
     return json;
   }
@@ -105,8 +104,29 @@ class AnswerText<T> {
     const last = this.last;
     if (!last || last.body !== body || last.status !== status) return body;
     this.reply.type(JSON_UTF8);
-    return last.json as unknown as T; // a string with a JSON content type goes out as it is
+    // A string with a JSON content type goes out as it is (no reply.serializer() is set anywhere).
+    return last.json as unknown as T;
   }
+}
+
+/**
+ * `body` as the route's response serializer for `status` writes it, or null when the route has
+ * none or it refuses the body (a bug: the reply's own serialization then fails after the commit,
+ * as it always did, instead of failing the write — or a card refund's settle — here).
+ */
+function serializedBy(reply: FastifyReply, status: number, body: unknown): string | null {
+  const serialize = reply.getSerializationFunction(String(status)) as ((data: unknown) => string) | undefined;
+  if (!serialize) return null;
+  try {
+    return serialize(body);
+  } catch {
+    return null;
+  }
+}
+
+/** Text to store that is not sent now (a refusal, a copy without secrets): in the route's form too, since replays send stored text as it is. */
+function storedText(reply: FastifyReply, status: number, body: unknown): string {
+  return serializedBy(reply, status, body) ?? JSON.stringify(body);
 }
 
 function canonical(value: unknown): string {
@@ -125,6 +145,10 @@ export class Idempotency {
 
   constructor(private readonly store: Store) {}
 
+  /**
+   * Runs `work` under the request's Idempotency-Key. What it resolves to must go back to
+   * Fastify unchanged (`return idem.run(…)`): it may be the answer's JSON text rather than T.
+   */
   async run<T>(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -138,6 +162,7 @@ export class Idempotency {
    * For work that is one statement writing its effect and the record together (a charge,
    * ledger.post `atomic`): no transaction around it, so no begin and no commit; the
    * statement undoes itself when refused. The work must write the record (`recorded`).
+   * Like `run`, its result goes back to Fastify unchanged.
    */
   async runStatement<T>(
     request: FastifyRequest,
@@ -196,7 +221,7 @@ export class Idempotency {
       if (err instanceof IdempotencyKeyTaken) return this.replay(reply, record!);
       const refusal = toSettleError(err);
       if (record && refusal && isStorable(refusal)) {
-        const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, JSON.stringify(errorPayload(refusal))));
+        const saved = await this.store.transaction((trx) => this.insert(trx, record, refusal.status, storedText(reply, refusal.status, errorPayload(refusal))));
         if (!saved) return this.replay(reply, record);
       } else if (record && (await this.isStored(record))) {
         // A repeat of a request that already took effect can fail now because of that

@@ -4,7 +4,8 @@
 // it with a TextEncoder and copies every message into a new buffer: for an order's JSON
 // parameters (a few KB each) that was ~5 % of the server's main thread in a booking
 // lifecycle on PGlite (perf). Same bytes, same format codes as PGlite's (text for strings,
-// binary for byte arrays).
+// binary for byte arrays) — except for strings with unpaired surrogates, whose length PGlite
+// counts wrong (this writes them as Node does, U+FFFD); the HTTP layer refuses such text.
 
 /** Describe the unnamed portal, execute it (all rows), sync. */
 const TAIL = Uint8Array.from([0x44, 0, 0, 0, 6, 0x50, 0, 0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0x53, 0, 0, 0, 4]);
