@@ -135,27 +135,24 @@ export class OrderService {
             // the last one's settle also stores that answer if all went through.
             // One that failed put money back in credit and released its cap: read it all.
             const sentAll: SentRefund[] = [];
-            // The answer the last settle stored, if it did: returned as it is (the HTTP layer then sends the stored text).
-            let stored: OrderView | null = null;
+            // The answer the last settle was given to store: once it did (answer.recorded), it is
+            // returned as it is, and the HTTP layer then sends the stored text.
+            let answered: OrderView | null = null;
             for (const [i, send] of pending.entries()) {
               const settled = sentAll.map((s) => s.refund);
               const last = i === pending.length - 1 && settled.every((r) => r.status === 'succeeded');
-              let answered: OrderView | null = null;
               const sent = await send(
                 last && answer ? (refund, onlyWith) => answer.update((answered = withRefunds(view, [...settled, refund])), onlyWith) : undefined,
               );
               sentAll.push(sent);
-              if (sent.alsoWritten && answer) {
-                answer.recorded = true;
-                stored = answered;
-              }
+              if (sent.alsoWritten && answer) answer.recorded = true;
             }
             // The transition's copy of the order, with the refunds settled, if nothing else wrote the order meanwhile.
             const held = respond.ctx().heldCopy;
             if (held) putAfterSettles(this.deps.orderCopies, held, sentAll);
             const settled = sentAll.map((s) => s.refund);
             if (settled.some((r) => r.status !== 'succeeded')) return orderView(this.store.db, id);
-            return stored ?? withRefunds(view, settled);
+            return answer?.recorded && answered ? answered : withRefunds(view, settled);
           }
         : undefined,
     };
