@@ -70,7 +70,9 @@ function cString(buf: Uint8Array, at: number): [string, number] {
   const original = proto?.execProtocol as ((m: Uint8Array, ...a: unknown[]) => Promise<unknown>) | undefined;
   if (proto && original) {
     proto.execProtocol = function (this: unknown, message: Uint8Array, ...a: unknown[]) {
-      let bound: string | null = null;
+      // A pipeline (store/pglite-dialect.ts) binds several statements in one message: each is
+      // a statement, and the call one round trip; the call's time goes to the last one bound.
+      const bound: string[] = [];
       for (let at = 0; at < message.length; ) {
         const type = String.fromCharCode(message[at] as number);
         const len = new DataView(message.buffer, message.byteOffset + at + 1, 4).getInt32(0);
@@ -79,14 +81,16 @@ function cString(buf: Uint8Array, at: number): [string, number] {
           texts.set(name, cString(message, next)[0]);
         } else if (type === 'B') {
           const [, next] = cString(message, at + 5);
-          bound = texts.get(cString(message, next)[0]) ?? '?';
+          bound.push(texts.get(cString(message, next)[0]) ?? '?');
         }
         at += 1 + len;
       }
       const t0 = performance.now();
       const out = original.call(this, message, ...a);
-      if (bound !== null) {
-        const text = bound;
+      if (bound.length > 0) {
+        record(ROUND_TRIP, t0);
+        for (const text of bound.slice(0, -1)) record(text, t0);
+        const text = bound.at(-1) as string;
         out.then(() => record(text, t0), () => record(`ERROR ${text}`, t0));
       }
       return out;

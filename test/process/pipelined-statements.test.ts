@@ -1,11 +1,12 @@
-// Statements sent together on PostgreSQL (src/store/pipeline-marks.ts, src/store/postgres.ts):
+// Statements sent together (src/store/pipeline-marks.ts; postgres.ts and pglite-dialect.ts):
 // a transaction's last statement carries the commit, and a deferred write goes out with the
 // transaction's next statement or its commit. These tests try to break what that must keep:
 // a failed last statement commits nothing (not even what came before it), nothing can run in
 // the transaction after it, an order transition whose idempotency record cannot be written
 // leaves no trace; a deferred write is applied in order before anything after it, its
 // failure is the failure of the statement it went with, and a rollback drops it.
-// On PGlite the marks are only comments; the same tests check the plain behaviour there.
+// Both stores honour the marks; only what another connection sees is checked on PostgreSQL alone
+// (PGlite is one connection).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
@@ -63,7 +64,7 @@ describe('a transaction whose last statement carries the commit', () => {
     expect(n).toBe(5);
   });
 
-  it.runIf(TEST_DB === 'postgres')('refuses a statement after the last one (it would run outside the transaction)', async () => {
+  it('refuses a statement after the last one (it would run outside the transaction)', async () => {
     const store = h.app.services.store;
     const a = await h.customer({ name: 'Before' });
     const warnings: string[] = [];
@@ -124,8 +125,8 @@ describe('a deferred write', () => {
     const a = await h.customer({ name: 'Before' });
     const seen = await store.transaction(async (trx) => {
       const held = await setName(a.id, 'Deferred 1').execute(trx);
-      // On PostgreSQL it is answered at once, not sent yet (a sent update reports its row).
-      if (TEST_DB === 'postgres') expect(held.numAffectedRows).toBeUndefined();
+      // It is answered at once, not sent yet (a sent update reports its row).
+      expect(held.numAffectedRows).toBeUndefined();
       const named = (await sql<{ name: string }>`select name from customers where id = ${a.id}`.execute(trx)).rows[0]!.name;
       await setName(a.id, 'Deferred 2').execute(trx);
       await setName(a.id, 'Deferred 3').execute(trx);

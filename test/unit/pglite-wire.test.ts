@@ -1,9 +1,9 @@
-// Settle's Bind + Describe + Execute + Sync for PGlite must be byte for byte what PGlite's
-// own serializer sends for the same statement and values.
+// Settle's Bind + Describe + Execute + Sync for PGlite, and its pipelines of several runs,
+// must be byte for byte what PGlite's own serializer sends for the same statements and values.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { protocol } from '@electric-sql/pglite';
-import { bindAndExecute, MAX_PARAMETERS, type WireValue } from '../../src/store/pglite-wire.js';
+import { bindAndExecute, MAX_PARAMETERS, pipelineMessage, type WireRun, type WireValue } from '../../src/store/pglite-wire.js';
 
 const serialize = protocol.serialize;
 
@@ -29,6 +29,23 @@ describe('PGlite wire message', () => {
         expect(Buffer.from(bindAndExecute(name, values))).toEqual(pglites(name, values));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('is a pipeline of runs (with or without Describe) and one Sync, as PGlite would send them (property)', () => {
+    const value = fc.oneof(fc.constant(null), fc.string({ unit: 'grapheme', maxLength: 100 }), fc.uint8Array({ maxLength: 20 }));
+    const run = fc.record({ statement: fc.stringMatching(/^s[0-9]{1,4}$/), values: fc.array(value, { maxLength: 10 }), describe: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(run, { maxLength: 6 }), (runs: WireRun[]) => {
+        const expected = Buffer.concat([
+          ...runs.flatMap((r) => [serialize.bind({ statement: r.statement, values: [...r.values] }), ...(r.describe ? [serialize.describe({ type: 'P' })] : []), serialize.execute({})]),
+          serialize.sync(),
+        ]);
+        const out = pipelineMessage(runs);
+        expect(Buffer.from(out)).toEqual(expected);
+        expect(out.buffer.byteLength).toBe(out.byteLength);
+      }),
+      { numRuns: 200 },
     );
   });
 
