@@ -1,10 +1,11 @@
 // A Kysely dialect for PGlite. PGlite is one connection, so every query and every
 // transaction goes through one FIFO queue: a transaction holds the connection until it
 // commits or rolls back, and nothing interleaves with it.
-import { protocol, types as pgTypes, type messages, type PGlite } from '@electric-sql/pglite';
+import { protocol, type messages, type PGlite } from '@electric-sql/pglite';
 import { statementName } from './statement-names.js';
-import { pipelineMessage, type WireRun, type WireValue } from './pglite-wire.js';
-import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement } from './pipeline-marks.js';
+import { MAX_PARAMETERS, pipelineMessage, type WireRun, type WireValue } from './pglite-wire.js';
+import { AnswerBytes, decodeRows, scanRun } from './pglite-results.js';
+import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement, ROLLED_BACK_AT_COMMIT } from './pipeline-marks.js';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -19,11 +20,7 @@ import {
 } from 'kysely';
 
 const serialize = protocol.serialize;
-const parseType = pgTypes.parseType;
 type ParameterDescriptionMessage = messages.ParameterDescriptionMessage;
-type RowDescriptionMessage = messages.RowDescriptionMessage;
-type DataRowMessage = messages.DataRowMessage;
-type CommandCompleteMessage = messages.CommandCompleteMessage;
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -63,15 +60,14 @@ interface Run {
 
 type Done = { ok: boolean; error?: unknown };
 
-type Result = { rows: unknown[]; numAffectedRows?: bigint };
-
 /**
  * PGlite's query() parses, describes, binds and executes a statement in five calls into
  * the WebAssembly PostgreSQL and plans it every time. Here a parameterised statement is
  * prepared once (named as on PostgreSQL, statement-names.ts; its parameter types read
  * once) and then each run is one call: bind, describe, execute, sync (measured: 0.22 →
  * 0.05 ms for a one-row read). Values are serialised and rows parsed with PGlite's own
- * type serialisers and parsers, as query() does.
+ * type serialisers and parsers, as query() does; the answer's bytes are read here
+ * (pglite-results.ts), not turned into PGlite's message objects first.
  *
  * Each call into PGlite costs ~0.1 ms however little it runs (measured: a `begin` 0.12 ms,
  * a `commit` 0.17 ms, ~16 % of a booking lifecycle's server time), so the pipeline marks
@@ -109,7 +105,8 @@ class PGliteConnection implements DatabaseConnection {
       return { rows: [] };
     }
     const last = this.inTransaction && isLastStatement(text);
-    return (await this.pipelined(run, last ? 'last' : 'none')) as QueryResult<R>;
+    const { rows, numAffectedRows } = await this.pipelined(run, last ? 'last' : 'none');
+    return { rows: rows as R[], ...(numAffectedRows !== undefined ? { numAffectedRows } : {}) };
   }
 
   /** Opens a transaction: a plain `begin` is held back; one with settings goes out now. */
@@ -123,15 +120,11 @@ class PGliteConnection implements DatabaseConnection {
   async commit(): Promise<void> {
     if (this.lastSent) return this.afterLast('commit');
     this.inTransaction = false;
-    if (this.held.length > 0) {
-      await this.pipelined(null, 'now');
-      return;
-    }
-    if (this.beginHeld) {
+    if (this.beginHeld && this.held.length === 0) {
       this.beginHeld = false; // nothing was sent: nothing to commit
       return;
     }
-    await this.pg.exec('commit');
+    await this.pipelined(null, 'now');
   }
 
   async rollback(): Promise<void> {
@@ -167,6 +160,8 @@ class PGliteConnection implements DatabaseConnection {
 
   /** Prepares the statement under `name` the first time, and serialises the run's values. */
   private async prepare(name: string, text: string, parameters: readonly unknown[]): Promise<Run> {
+    // Refused here, at the statement's own call, not when a pipeline it is held for is built.
+    if (parameters.length > MAX_PARAMETERS) throw new Error(`a statement takes at most ${MAX_PARAMETERS} parameters, not ${parameters.length}`);
     let types = this.prepared.get(name);
     if (!types) {
       const described = await this.pg.execProtocol(concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), {
@@ -189,54 +184,34 @@ class PGliteConnection implements DatabaseConnection {
    * after it: none; 'last' (a last statement: the transaction's commit comes later and
    * answers from here); 'now' (this is the transaction's commit). One call into PGlite.
    */
-  private async pipelined(statement: Run | null, commit: 'none' | 'last' | 'now'): Promise<Result> {
+  private async pipelined(statement: Run | null, commit: 'none' | 'last' | 'now'): Promise<{ rows: unknown[]; numAffectedRows?: bigint }> {
     const runs: WireRun[] = [];
     if (this.beginHeld) runs.push({ statement: (await this.prepare(BEGIN_STATEMENT, 'begin', [])).name, values: [], describe: false });
     for (const h of this.held) runs.push({ statement: h.name, values: h.values, describe: false });
     const at = statement ? runs.push({ statement: statement.name, values: statement.values, describe: true }) - 1 : -1;
     if (commit !== 'none') runs.push({ statement: (await this.prepare(COMMIT_STATEMENT, 'commit', [])).name, values: [], describe: false });
+    // Built before the held state is let go: a message that cannot be built sent nothing.
+    const message = pipelineMessage(runs);
     this.beginHeld = false;
     this.held = [];
     const done: Done = { ok: false };
     if (commit === 'last') this.lastSent = done;
     try {
-      const { messages } = await this.pg.execProtocol(pipelineMessage(runs), { syncToFs: commit !== 'none' || !this.inTransaction });
+      const answer = new AnswerBytes();
+      await this.pg.execProtocolRawStream(message, { syncToFs: commit !== 'none' || !this.inTransaction, onRawData: answer.onRawData });
+      const bytes = answer.bytes();
+      const scanned = scanRun(bytes, at);
+      // A commit of a transaction an earlier failure aborted answers ROLLBACK, not an error:
+      // only a bug (a failure caught and ignored) gets here, and it must not pass as committed.
+      if (commit !== 'none' && scanned.lastCommand !== 'COMMIT') throw new Error(`${ROLLED_BACK_AT_COMMIT} (${scanned.lastCommand})`);
+      // Done as PostgreSQL answered, whatever decoding the rows then says.
       done.ok = true;
-      return at < 0 ? { rows: [] } : this.resultOf(messages, at);
+      const rows = decodeRows(bytes, scanned, this.pg.parsers);
+      return scanned.numAffectedRows === undefined ? { rows } : { rows, numAffectedRows: scanned.numAffectedRows };
     } catch (err) {
-      done.error = err;
+      if (!done.ok) done.error = err;
       throw err;
     }
-  }
-
-  /** The rows and count of the pipeline's `at`-th run (each run ends with its CommandComplete). */
-  private resultOf(messages: readonly messages.BackendMessage[], at: number): Result {
-    let run = 0;
-    let fields: RowDescriptionMessage['fields'] = [];
-    const rows: unknown[] = [];
-    let affected: bigint | undefined;
-    for (const m of messages) {
-      if (m.name === 'commandComplete') {
-        if (run === at) {
-          // "INSERT 0 3", "UPDATE 2", "DELETE 1", "MERGE 1": the last number is the row count.
-          const tag = (m as CommandCompleteMessage).text;
-          if (/^(INSERT|UPDATE|DELETE|MERGE)\b/.test(tag)) affected = BigInt(tag.slice(tag.lastIndexOf(' ') + 1));
-          break;
-        }
-        run++;
-      } else if (run !== at) continue;
-      else if (m.name === 'rowDescription') fields = (m as RowDescriptionMessage).fields;
-      else if (m.name === 'dataRow') {
-        const data = (m as DataRowMessage).fields;
-        const row: Record<string, unknown> = {};
-        for (let i = 0; i < fields.length; i++) {
-          const f = fields[i]!;
-          row[f.name] = parseType(data[i] ?? null, f.dataTypeID, this.pg.parsers);
-        }
-        rows.push(row);
-      }
-    }
-    return { rows, ...(affected !== undefined ? { numAffectedRows: affected } : {}) };
   }
 
   // eslint-disable-next-line require-yield

@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
 import pg from 'pg';
-import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement } from './pipeline-marks.js';
+import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement, ROLLED_BACK_AT_COMMIT } from './pipeline-marks.js';
 import { statementName } from './statement-names.js';
 
 const INT8 = 20;
@@ -202,7 +202,8 @@ class PreparingClient extends pg.Client {
         this.beginHeld = false;
         return answered(text.toUpperCase()) as never;
       }
-      return (super.query as (...a: unknown[]) => never)(...args);
+      const sent = (super.query as (...a: unknown[]) => Promise<QueryResultLike>)(...args);
+      return (text === 'commit' ? sent.then(committed) : sent) as never;
     }
     const last = this.inTransaction && name !== undefined && isLastStatement(text);
     if (name && (this.beginHeld || this.held.length > 0 || last)) return this.pipelined({ name, text, values: prepared }, last ? 'last' : 'none') as never;
@@ -264,13 +265,31 @@ class PreparingClient extends pg.Client {
           done.error = err;
           return reject(err);
         }
-        done.ok = true;
         const results = Array.isArray(result) ? (result as QueryResultLike[]) : [result as QueryResultLike];
+        if (withCommit) {
+          try {
+            committed(results.at(-1) as QueryResultLike);
+          } catch (e) {
+            done.error = e as Error;
+            return reject(e);
+          }
+        }
+        done.ok = true;
         resolve(results[(withBegin ? 1 : 0) + ahead.length] as QueryResultLike);
       };
       (super.query as (q: unknown) => unknown)(new PipelinedQuery(statement, withBegin, ahead, withCommit, callback));
     });
   }
+}
+
+/**
+ * A commit's answer, refused unless it committed: PostgreSQL answers the commit of a
+ * transaction an earlier failure aborted with ROLLBACK, not an error. Only a bug (a failure
+ * caught and ignored) gets there, and it must not pass as committed.
+ */
+function committed(result: QueryResultLike): QueryResultLike {
+  if (result.command !== 'COMMIT') throw new Error(`${ROLLED_BACK_AT_COMMIT} (${result.command})`);
+  return result;
 }
 
 function answered(command: string): Promise<QueryResultLike> {

@@ -88,6 +88,28 @@ describe('a transaction whose last statement carries the commit', () => {
     expect(n).toBe(6);
   });
 
+  it('refuses to call committed a transaction an earlier failure aborted (PostgreSQL answers its commit with ROLLBACK)', async () => {
+    const store = h.app.services.store;
+    const a = await h.customer({ name: 'Kept' });
+    const b = await h.customer({ name: 'Kept too' });
+    const swallowed = (trx: Parameters<Parameters<typeof store.transaction>[0]>[0]) =>
+      sql`select settle_refuse(${'refused'}::text)`.execute(trx).catch(() => undefined); // a bug: a failure caught and ignored
+    for (const end of ['commit', 'deferred write and commit', 'last statement'] as const) {
+      await expect(
+        store.transaction(async (trx) => {
+          await sql`update customers set name = ${'Lost'} where id = ${a.id}`.execute(trx);
+          await swallowed(trx);
+          if (end === 'deferred write and commit') await sql`update customers set name = ${'Lost too'} where id = ${b.id} ${deferredMark()}`.execute(trx);
+          if (end === 'last statement') await sql`update customers set name = ${'Lost too'} where id = ${b.id} ${lastStatementMark()}`.execute(trx);
+        }),
+        end,
+      ).rejects.toThrow(end === 'commit' ? /rolled back at its commit/ : /current transaction is aborted/);
+      expect([await nameOf(a.id), await nameOf(b.id)], end).toEqual(['Kept', 'Kept too']);
+    }
+    const n = await store.transaction(async (trx) => (await sql<{ n: number }>`select ${9}::int as n`.execute(trx)).rows[0]!.n);
+    expect(n).toBe(9);
+  });
+
   it('leaves no trace of a transition whose idempotency record cannot be written', async () => {
     const store = h.app.services.store;
     const p = await parties(h);

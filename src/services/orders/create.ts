@@ -67,9 +67,9 @@ export async function createOrder(
   const party = actor.role === 'customer' ? 'customer' : actor.role === 'provider' ? 'provider' : (input.onBehalfOf ?? 'customer');
   // The order, its lines and its escrow account (where its payments are held) in one
   // statement, deferred: it goes out with the create transition's write (one round trip on
-  // PostgreSQL). Nothing is read back: the order row is the one built here, its number from
-  // this process's block (order-numbers.ts). Its foreign keys check the customer and the
-  // provider, so an unknown one fails that write (or, on PGlite, this insert).
+  // PostgreSQL, one call into PGlite). Nothing is read back: the order row is the one built
+  // here, its number from this process's block (order-numbers.ts). Its foreign keys check the
+  // customer and the provider, so an unknown one fails that write.
   const policiesJson = JSON.stringify(policies);
   const order: OrderRow = {
     id: orderId,
