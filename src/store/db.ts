@@ -3,6 +3,7 @@
 //   file path / undefined   PGlite on disk (default ./.settle)
 //   postgres://…            PostgreSQL through a pg pool
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql, type RawBuilder, type Transaction } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
@@ -78,12 +79,22 @@ export function isTransientDbError(err: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }
 
+/**
+ * PostgreSQL connections per process unless SETTLE_DB_POOL says otherwise: twice the cores,
+ * at least 4. One Node thread keeps only a few transactions in flight (most are one round
+ * trip), and every connection beyond what the database's cores can run adds contention, not
+ * throughput. Measured on two cores with PostgreSQL alongside, 4 against the old default of 20
+ * (interleaved pairs): PostgreSQL CPU per charge −16 to −18 %, per booking lifecycle −10 to −23 %,
+ * lifecycles/s +3 to +18 % (BENCHMARKS.md, session 12).
+ */
+export const DEFAULT_POOL_SIZE = Math.max(4, 2 * availableParallelism());
+
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const url = options.url ?? '';
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     // Loaded only for PostgreSQL: pg pulls in undici, ~50–100 ms of every PGlite start.
     const { openPool } = await import('./postgres.js');
-    const pool = openPool(url, options.poolSize ?? 20, toSafeNumber);
+    const pool = openPool(url, options.poolSize ?? DEFAULT_POOL_SIZE, toSafeNumber);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return makeStore('postgres', db);
   }
