@@ -178,9 +178,10 @@ export async function startServer(o: ServerOptions): Promise<Server> {
   const port = await freePort();
   const fd = openSync(o.logFile, 'a');
   const t0 = performance.now();
+  // SETTLE_DB_POOL in the bench's environment reaches the server (to compare pool sizes).
   const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(o.nodeArgs ?? []), BIN, 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), SETTLE_SEED_DEMO: '0', ...o.env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), SETTLE_SEED_DEMO: '0', ...(process.env.SETTLE_DB_POOL ? { SETTLE_DB_POOL: process.env.SETTLE_DB_POOL } : {}), ...o.env },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

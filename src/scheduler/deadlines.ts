@@ -38,8 +38,8 @@ export interface DeadlineRunnerOptions {
   batchSize?: number;
   /**
    * Firings in flight at once. Default 1 on PGlite (one connection), and on PostgreSQL
-   * SETTLE_DEADLINE_CONCURRENCY or 4; keep it below the pool size so requests still get
-   * a connection.
+   * SETTLE_DEADLINE_CONCURRENCY, or 4 but at most the pool's size less two; keep it below
+   * the pool size so requests still get a connection.
    */
   concurrency?: number;
   /**
@@ -124,7 +124,9 @@ export class DeadlineRunner {
     options: number | DeadlineRunnerOptions = {},
   ) {
     const o = typeof options === 'number' ? { batchSize: options } : options;
-    this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envCount('SETTLE_DEADLINE_CONCURRENCY', 64) ?? DEFAULT_PG_CONCURRENCY));
+    // By default two of the store's connections stay free for requests (a small pool: db.ts).
+    const lanes = Math.min(DEFAULT_PG_CONCURRENCY, Math.max(1, store.connections - 2));
+    this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envCount('SETTLE_DEADLINE_CONCURRENCY', 64) ?? lanes));
     this.batchSize = Math.max(1, Math.floor(o.batchSize ?? (this.concurrency > 1 ? PG_BATCH_PER_LANE * this.concurrency : DEFAULT_BATCH)));
     this.fireMany = o.fireMany;
     this.perTransaction = o.fireMany ? Math.max(1, Math.floor(o.perTransaction ?? envCount('SETTLE_DEADLINE_PER_TRANSACTION', 500) ?? DEFAULT_PER_TRANSACTION)) : 1;

@@ -18,6 +18,8 @@ export type Trx = Transaction<Database>;
 export interface Store {
   readonly kind: StoreKind;
   readonly db: Db;
+  /** Connections it holds at most (PGlite: one). */
+  readonly connections: number;
   /** A database transaction; retried on deadlock or serialization failure (PostgreSQL). */
   transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -85,7 +87,9 @@ export function isTransientDbError(err: unknown): boolean {
  * trip), and every connection beyond what the database's cores can run adds contention, not
  * throughput. Measured on two cores with PostgreSQL alongside, 4 against the old default of 20
  * (interleaved pairs): PostgreSQL CPU per charge −16 to −18 %, per booking lifecycle −10 to −23 %,
- * lifecycles/s +3 to +18 % (BENCHMARKS.md, session 12).
+ * lifecycles/s +3 to +18 % (BENCHMARKS.md, session 12). Counted from this machine's cores,
+ * which is right when the database runs beside it, as measured; per process, so N servers and
+ * workers open N times as many. The deadline runner's default lanes leave two of them free.
  */
 export const DEFAULT_POOL_SIZE = Math.max(4, 2 * availableParallelism());
 
@@ -94,9 +98,10 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     // Loaded only for PostgreSQL: pg pulls in undici, ~50–100 ms of every PGlite start.
     const { openPool } = await import('./postgres.js');
-    const pool = openPool(url, options.poolSize ?? DEFAULT_POOL_SIZE, toSafeNumber);
+    const connections = options.poolSize ?? DEFAULT_POOL_SIZE;
+    const pool = openPool(url, connections, toSafeNumber);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return makeStore('postgres', db);
+    return makeStore('postgres', db, connections);
   }
   const inMemory = url === 'memory://';
   const dataDir = inMemory ? undefined : options.dataDir ?? (url.startsWith('file://') ? url.slice(7) : url || './.settle');
@@ -122,7 +127,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     throw err;
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return makeStore('pglite', db, unlock);
+  return makeStore('pglite', db, 1, unlock);
 }
 
 const lockedDataDirs = new Set<string>();
@@ -212,10 +217,11 @@ export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function makeStore(kind: StoreKind, db: Db, onClose: () => void = () => {}): Store {
+function makeStore(kind: StoreKind, db: Db, connections: number, onClose: () => void = () => {}): Store {
   return {
     kind,
     db,
+    connections,
     async transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
       let attempt = 0;
       return retryOnConflict(async () => {

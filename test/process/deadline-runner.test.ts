@@ -156,4 +156,16 @@ describe(`DeadlineRunner on ${TEST_DB}`, () => {
     // After stop() the runner sweeps again when asked.
     expect(fired + (await runner.runDue())).toBe(ORDERS);
   });
+
+  it('by default leaves two of the store\'s connections free for requests (PGlite: one lane)', () => {
+    const lanes = (connections: number) => new DeadlineRunner({ ...store, connections }, async () => null, () => NOW, 'test-lanes').concurrency;
+    const saved = process.env.SETTLE_DEADLINE_CONCURRENCY;
+    delete process.env.SETTLE_DEADLINE_CONCURRENCY;
+    try {
+      if (TEST_DB === 'postgres') expect([lanes(1), lanes(3), lanes(4), lanes(6), lanes(20)]).toEqual([1, 1, 2, 4, 4]);
+      else expect([lanes(1), lanes(20)]).toEqual([1, 1]);
+    } finally {
+      if (saved !== undefined) process.env.SETTLE_DEADLINE_CONCURRENCY = saved;
+    }
+  });
 });

@@ -79,6 +79,11 @@ describe('reading PGlite answers from their bytes', () => {
     expect((await pg.query('select count(*)::int as n from t where id = 9')).rows).toEqual([{ n: 0 }]);
   });
 
+  it("keeps a leading byte-order mark, as PostgreSQL through pg does (PGlite's TextDecoder dropped it)", async () => {
+    const echo = await prepare('select $1::text as v');
+    expect((await run([{ statement: echo, values: ['\uFEFFa'], describe: true }], 0)).rows).toEqual([{ v: '\uFEFFa' }]);
+  });
+
   it('refuses an answer cut short instead of reading past it', () => {
     const cut = Buffer.from([0x43, 0, 0, 0, 40, 0x55]);
     expect(() => readRun(cut, 0, pg.parsers)).toThrow(/runs past the answer/);
