@@ -86,8 +86,8 @@ export function isTransientDbError(err: unknown): boolean {
  * at least 4. One Node thread keeps only a few transactions in flight (most are one round
  * trip), and every connection beyond what the database's cores can run adds contention, not
  * throughput. Measured on two cores with PostgreSQL alongside, 4 against the old default of 20
- * (interleaved pairs): PostgreSQL CPU per charge −16 to −18 %, per booking lifecycle −10 to −23 %,
- * lifecycles/s +3 to +18 % (BENCHMARKS.md, session 12). Counted from this machine's cores,
+ * (interleaved pairs): PostgreSQL CPU per charge −16 to −18 %, per booking lifecycle −4 to −34 %,
+ * lifecycles/s ahead in 5 of 6 pairs (BENCHMARKS.md, session 12). Counted from this machine's cores,
  * which is right when the database runs beside it, as measured; per process, so N servers and
  * workers open N times as many. The deadline runner's default lanes leave two of them free.
  */
