@@ -18,6 +18,15 @@ export const DEFERRED_MARK = '\n/* settle:deferred */';
 /** How the error begins when a commit finds its transaction aborted (PostgreSQL then answers ROLLBACK). */
 export const ROLLED_BACK_AT_COMMIT = 'the transaction was rolled back at its commit: an earlier statement of it had failed';
 
+/**
+ * Refuses a commit's answer unless it committed: PostgreSQL answers the commit of a
+ * transaction an earlier failure aborted with ROLLBACK, not an error. Only a bug (a failure
+ * caught and ignored) gets there, and it must not pass as committed. Both drivers.
+ */
+export function refuseUnlessCommitted(commandTag: string | null): void {
+  if (commandTag !== 'COMMIT') throw new Error(`${ROLLED_BACK_AT_COMMIT} (${commandTag})`);
+}
+
 /** How the refusal of a statement sent after a transaction's last statement begins. */
 export const AFTER_LAST_STATEMENT = "a statement after the transaction's last statement";
 

@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool (imported only when Settle runs on PostgreSQL).
 import pg from 'pg';
-import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement, ROLLED_BACK_AT_COMMIT } from './pipeline-marks.js';
+import { AFTER_LAST_STATEMENT, isDeferred, isLastStatement, refuseUnlessCommitted } from './pipeline-marks.js';
 import { statementName } from './statement-names.js';
 
 const INT8 = 20;
@@ -282,13 +282,9 @@ class PreparingClient extends pg.Client {
   }
 }
 
-/**
- * A commit's answer, refused unless it committed: PostgreSQL answers the commit of a
- * transaction an earlier failure aborted with ROLLBACK, not an error. Only a bug (a failure
- * caught and ignored) gets there, and it must not pass as committed.
- */
+/** A commit's answer, refused unless it committed (pipeline-marks.ts). */
 function committed(result: QueryResultLike): QueryResultLike {
-  if (result.command !== 'COMMIT') throw new Error(`${ROLLED_BACK_AT_COMMIT} (${result.command})`);
+  refuseUnlessCommitted(result.command);
   return result;
 }
 
