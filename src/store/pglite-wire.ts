@@ -27,11 +27,6 @@ export interface WireRun {
   describe: boolean;
 }
 
-/** Bind, Describe, Execute and Sync for one prepared statement. */
-export function bindAndExecute(statement: string, values: readonly WireValue[]): Uint8Array {
-  return pipelineMessage([{ statement, values, describe: true }]);
-}
-
 /**
  * Several prepared statements' runs and one Sync, in one buffer: PostgreSQL runs them in
  * order, and after a failure skips the rest up to the Sync.

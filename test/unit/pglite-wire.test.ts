@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { protocol } from '@electric-sql/pglite';
-import { bindAndExecute, MAX_PARAMETERS, pipelineMessage, type WireRun, type WireValue } from '../../src/store/pglite-wire.js';
+import { MAX_PARAMETERS, pipelineMessage, type WireRun, type WireValue } from '../../src/store/pglite-wire.js';
+
+/** One statement's run as the dialect sends it: Bind, Describe, Execute, Sync. */
+const bindAndExecute = (statement: string, values: WireValue[]) => pipelineMessage([{ statement, values, describe: true }]);
 
 const serialize = protocol.serialize;
 
