@@ -1,8 +1,7 @@
 // Issue 3 speed: full booking lifecycles (create → confirm → pay → mark-done →
 // confirm-execution) and paid → cancel → refund flows over HTTP at 16 clients, against
 // the built server on a scratch PostgreSQL database and on PGlite. Prints JSON.
-// `--quick` runs a few seconds each. Staff (operator) drive every step, as the engine
-// allows; bookings without a service time so "mark done" is allowed at once.
+// `--quick` runs a few seconds each. The flows are in bench/booking-flows.ts.
 // Per flow it also reports the CPU of the server (and of PostgreSQL's backends) and,
 // from a separate run with bench/sql-hook.ts loaded into the server, the SQL statements
 // the server sent (`--no-sql` skips that run).
@@ -11,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from './load.js';
+import { bookingFlows, runFlows, setupParties, type Flow } from './booking-flows.js';
 import { readFileSync } from 'node:fs';
 import { cpuMs, postgresBackendsCpuMs, startServer } from './server.js';
 import { createDatabase, dropDatabase, PG_TRANSPORT, postgresReachable, walPer, walTotals } from './pg.js';
@@ -50,20 +50,6 @@ const SECONDS = quick ? 3 : 15;
 const WARMUP_SECONDS = Number(process.env.SETTLE_BENCH_WARMUP_S ?? (quick ? 0.5 : 5));
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
 
-type Step = { method: 'POST'; path: string; body: unknown };
-
-async function setup(c: Client) {
-  const providers = [];
-  for (let i = 0; i < CLIENTS; i++) providers.push((await c.json({ method: 'POST', path: '/v1/providers', body: { email: `p${i}-${randomUUID()}@x.test`, name: `P${i}` } })).id);
-  const customers = [];
-  for (let i = 0; i < CLIENTS * 4; i++) {
-    const cus = await c.json({ method: 'POST', path: '/v1/customers', body: { email: `c${i}-${randomUUID()}@x.test`, name: `C${i}` } });
-    await c.json({ method: 'POST', path: `/v1/customers/${cus.id}/top-ups`, body: { amount: 900_000_000, currency: 'USD', paymentMethod: 'pm_card_visa' } });
-    customers.push(cus.id);
-  }
-  return { providers, customers };
-}
-
 interface RunShape {
   clients: number;
   seconds: number;
@@ -71,26 +57,6 @@ interface RunShape {
   mark?: (label: string) => Promise<void>;
   /** The server runs on PostgreSQL: report its WAL per flow too. */
   onPostgres?: boolean;
-}
-
-async function run(c: Client, shape: RunShape, flow: (client: number, n: number) => AsyncGenerator<Step>) {
-  const latencies: number[] = [];
-  let flows = 0;
-  let errors = 0;
-  const stopAt = Date.now() + shape.seconds * 1000;
-  await Promise.all(
-    Array.from({ length: shape.clients }, async (_, client) => {
-      for (let n = 0; Date.now() < stopAt; n++) {
-        try {
-          for await (const step of flow(client, n)) void step;
-          flows++;
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  return { latencies, flows, errors };
 }
 
 type Cpu = () => { server: number; postgres: number; client: number };
@@ -111,54 +77,17 @@ function perFlow(a: ReturnType<Cpu>, b: ReturnType<Cpu>, flows: number) {
 
 async function measure(port: number, cpu: Cpu, shape: RunShape = { clients: CLIENTS, seconds: SECONDS }) {
   const c = new Client(port, ADMIN, CLIENTS * 2);
-  const { providers, customers } = await setup(c);
   const calls: number[] = [];
-  const call = async (path: string, body: unknown) => {
-    const t0 = performance.now();
-    const r = await c.json({ method: 'POST', path, body, headers: { 'idempotency-key': randomUUID() } });
-    calls.push(performance.now() - t0);
-    return r;
-  };
-  const lifecycle = async function* (client: number, n: number): AsyncGenerator<Step> {
-    const order = await call('/v1/orders', {
-      process: 'booking',
-      customerId: customers[(client * 4 + (n % 4)) % customers.length],
-      providerId: providers[client],
-      currency: 'USD',
-      onBehalfOf: 'customer',
-      lines: [{ description: 'Session', quantity: 1, unitAmount: 10_000 }],
-    });
-    for (const step of ['confirm', 'pay', 'mark-done', 'confirm-execution']) {
-      await call(`/v1/orders/${order.id}/${step}`, step === 'pay' ? { useAccountCredit: true } : {});
-      yield { method: 'POST', path: step, body: {} };
-    }
-  };
-  const day = 86_400_000;
-  const cancelFlow = async function* (client: number, n: number): AsyncGenerator<Step> {
-    const base = Date.now() + 3 * day;
-    const order = await call('/v1/orders', {
-      process: 'booking',
-      customerId: customers[(client * 4 + (n % 4)) % customers.length],
-      providerId: providers[client],
-      currency: 'USD',
-      onBehalfOf: 'customer',
-      lines: [0, 1].map((i) => ({ description: `Session ${i}`, quantity: 1, unitAmount: 5_000, startsAt: new Date(base + i * day).toISOString(), endsAt: new Date(base + i * day + 3_600_000).toISOString() })),
-    });
-    await call(`/v1/orders/${order.id}/confirm`, {});
-    const paid = await call(`/v1/orders/${order.id}/pay`, { useAccountCredit: false, paymentMethod: 'pm_card_visa' });
-    await call(`/v1/orders/${order.id}/cancel`, { lineIds: [paid.lines[0].id], reason: 'bench', refundDestination: 'card' });
-    await call(`/v1/orders/${order.id}/cancel`, { reason: 'bench', refundDestination: 'card' });
-    yield { method: 'POST', path: 'done', body: {} };
-  };
-  if (onlyFlow !== 'cancel') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, lifecycle);
-  if (onlyFlow !== 'lifecycle') await run(c, { clients: shape.clients, seconds: WARMUP_SECONDS }, cancelFlow);
+  const { lifecycle, cancel: cancelFlow } = bookingFlows(c, await setupParties(c, CLIENTS), (ms) => calls.push(ms));
+  if (onlyFlow !== 'cancel') await runFlows(shape.clients, WARMUP_SECONDS, lifecycle);
+  if (onlyFlow !== 'lifecycle') await runFlows(shape.clients, WARMUP_SECONDS, cancelFlow);
   /** One flow run by every client for `shape.seconds`: its rate, its calls' latency, the CPU it took. */
-  const measured = async (label: string, flow: (client: number, n: number) => AsyncGenerator<Step>, skip: boolean) => {
+  const measured = async (label: string, flow: Flow, skip: boolean) => {
     calls.length = 0;
     const walBefore = shape.onPostgres ? await walTotals() : null;
     const cpuBefore = cpu();
     const t0 = performance.now();
-    const result = skip ? { flows: 0, errors: 0 } : await run(c, shape, flow);
+    const result = skip ? { flows: 0, errors: 0 } : await runFlows(shape.clients, shape.seconds, flow);
     const seconds = (performance.now() - t0) / 1000;
     const cpuAfter = cpu();
     const walAfter = shape.onPostgres ? await walTotals() : null;

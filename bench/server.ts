@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -123,6 +124,8 @@ export interface ServerOptions {
   /** Extra node flags, e.g. --cpu-prof or --import a profiling hook. */
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** Another checkout to run the server of (its bin/settle.js and dist/), e.g. for bench/ab.ts. */
+  root?: string;
 }
 
 export interface Server {
@@ -179,8 +182,9 @@ export async function startServer(o: ServerOptions): Promise<Server> {
   const fd = openSync(o.logFile, 'a');
   const t0 = performance.now();
   // SETTLE_DB_POOL in the bench's environment reaches the server (to compare pool sizes).
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(o.nodeArgs ?? []), BIN, 'serve'], {
-    cwd: ROOT,
+  const root = o.root ?? ROOT;
+  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, ...(o.nodeArgs ?? []), o.root ? path.join(o.root, 'bin', 'settle.js') : BIN, 'serve'], {
+    cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), SETTLE_SEED_DEMO: '0', ...(process.env.SETTLE_DB_POOL ? { SETTLE_DB_POOL: process.env.SETTLE_DB_POOL } : {}), ...o.env },
     stdio: ['ignore', fd, fd],
   });
