@@ -6,7 +6,7 @@
 //    (retryable); a repeat on another process waits on the key's unique index and
 //    then replays;
 //  - refusals made while executing (4xx) are stored too, so a retry sees the same answer.
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, conflict, IdempotencyKeyTaken, SettleError } from '../domain/errors.js';
@@ -190,7 +190,7 @@ export class Idempotency {
     }
     this.inFlight.add(slot);
     try {
-      const hash = createHash('sha256').update(`${request.method} ${request.url}\n${canonical(request.body)}`).digest('hex');
+      const hash = digest('sha256', `${request.method} ${request.url}\n${canonical(request.body)}`, 'hex');
       return await this.execute(request, reply, { scope, key, hash }, work, options);
     } finally {
       this.inFlight.delete(slot);

@@ -1,13 +1,13 @@
 // Sandbox card processor. Behaviour is chosen by the payment-method token, as with
 // Stripe's test cards. References derive from the idempotency key, so a retry of
 // the same call returns the same charge or refund (what a real provider promises).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CardChargeRequest, CardChargeResult, CardRefundRequest, CardRefundResult, PaymentProvider } from './provider.js';
 
 export const SANDBOX_PAYMENT_METHODS = ['pm_card_visa', 'pm_card_declined', 'pm_card_refund_fails'] as const;
 
 function reference(prefix: string, key: string): string {
-  return `${prefix}_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+  return `${prefix}_${hash('sha256', key, 'hex').slice(0, 24)}`;
 }
 
 export class SandboxPaymentProvider implements PaymentProvider {

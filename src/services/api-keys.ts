@@ -1,6 +1,6 @@
 // API keys: random secrets shown once, stored as SHA-256 hashes (they are long random
 // strings, so a fast hash is enough). Lookups are cached briefly per process.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Db, Trx } from '../store/db.js';
 import { badRequest, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -11,7 +11,7 @@ const KEY_CACHE_MS = 30_000;
 const MAX_CACHED_KEYS = 10_000;
 
 export function hashKey(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex'); // one-shot: a third of createHash's cost
 }
 
 export function generateSecret(role: Exclude<Role, 'system'>, mode: 'sandbox' | 'live'): string {

@@ -3,7 +3,7 @@
 // - Tokens are 32 random bytes, given out once and stored as SHA-256 hashes (like API keys:
 //   long random secrets need no slow hash).
 // - A session lasts 12 h after its last use (sliding), at most 7 days after login.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Trx } from '../../store/db.js';
 import { ulid } from '../../domain/ids.js';
 import type { Actor } from '../context.js';
@@ -43,7 +43,7 @@ export interface ClientInfo {
 
 /** A secret token (sessions, password-set links) and the hash it is stored and found by. */
 export const newToken = () => randomBytes(32).toString('base64url');
-export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+export const tokenHash = (token: string) => hash('sha256', token, 'hex');
 
 /** Writes a new session for the user; the token is given back once, for the cookie. */
 export async function insertSession(trx: Trx, userId: string, client: ClientInfo, now: Date): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
