@@ -6,8 +6,11 @@
 //
 //   npx tsx bench/ab.ts --base /tmp/old [--flow lifecycle|cancel] [--rounds 8] [--seconds 4]
 //
-// A is the checkout at --base (build it there first: `npx tsc -p tsconfig.build.json`), B is
-// this checkout's dist/. Prints JSON. Databases dropped afterwards.
+// A is the checkout at --base (with its own node_modules, or a link to these, and its dist/
+// built: `npx tsc -p tsconfig.build.json`), B is this checkout's dist/. Both servers get this
+// checkout's `npm start` node flags. Prints JSON. Databases dropped afterwards. A side waits
+// two rounds between its turns: keep --seconds under 5, or the pool's idle connections
+// (10 s) close and its next round opens and prepares them again.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
@@ -32,6 +35,7 @@ if (args.flow !== 'lifecycle' && args.flow !== 'cancel') throw new Error('bench/
 if (!(await postgresReachable())) throw new Error('bench/ab.ts: PostgreSQL is not reachable');
 const flowName = args.flow;
 const rounds = Number(args.rounds);
+if (!(rounds >= 1)) throw new Error('bench/ab.ts: --rounds must be at least 1');
 const seconds = Number(args.seconds);
 const clients = Number(args.clients);
 const ADMIN = `sk_bench_admin_${randomUUID()}`;
@@ -58,6 +62,7 @@ async function round(s: Side, secondsEach: number): Promise<void> {
   const before = { server: cpuMs(s.server.pid) ?? 0, pg: postgresBackendsCpuMs(s.db) };
   const t0 = performance.now();
   const r = await runFlows(clients, secondsEach, s.flow);
+  if (r.flows === 0) throw new Error(`bench/ab.ts: side ${s.label} completed no flow in ${secondsEach} s (${r.errors} failed); see its log`);
   const elapsedS = (performance.now() - t0) / 1000;
   const serverMs = ((cpuMs(s.server.pid) ?? 0) - before.server) / r.flows;
   const postgresMs = (postgresBackendsCpuMs(s.db) - before.pg) / r.flows;

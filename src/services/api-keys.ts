@@ -89,21 +89,21 @@ export class ApiKeyService {
   }
 
   async authenticate(db: Db, secret: string): Promise<Actor | null> {
-    const hash = hashKey(secret);
+    const keyHash = hashKey(secret);
     const nowMs = Date.now();
-    const hit = this.cache.get(hash);
+    const hit = this.cache.get(keyHash);
     if (hit && nowMs - hit.atMs < KEY_CACHE_MS) return hit.actor;
     const row = await db
       .selectFrom('api_keys')
       .select(['id', 'role', 'customer_id', 'provider_id'])
-      .where('key_hash', '=', hash)
+      .where('key_hash', '=', keyHash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     const actor: Actor | null = row ? { role: row.role, keyId: row.id, customerId: row.customer_id, providerId: row.provider_id } : null;
     // Only hits are cached: a key created a moment ago in another process must work at once.
     if (actor) {
       if (this.cache.size >= MAX_CACHED_KEYS) this.cache.clear();
-      this.cache.set(hash, { actor, atMs: nowMs });
+      this.cache.set(keyHash, { actor, atMs: nowMs });
     }
     return actor;
   }

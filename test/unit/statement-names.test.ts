@@ -1,8 +1,14 @@
 // Prepared-statement names (src/store/statement-names.ts): one name per statement text,
 // however the text was built; never one name for two texts (a wrong name would run another
-// statement); DDL unnamed; no more than MAX_PREPARED names.
-import { describe, expect, it } from 'vitest';
-import { MAX_PREPARED, statementName } from '../../src/store/statement-names.js';
+// statement); DDL unnamed; exactly MAX_PREPARED names at most. Each test has the module fresh.
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+let statementName: (text: string) => string | undefined;
+let MAX_PREPARED: number;
+beforeEach(async () => {
+  vi.resetModules();
+  ({ statementName, MAX_PREPARED } = await import('../../src/store/statement-names.js'));
+});
 
 /** The text built piece by piece, as Kysely builds it: a new string each time. */
 const built = (text: string) => text.split(' ').reduce((s, w, i) => (i === 0 ? w : `${s} ${w}`), '');
@@ -27,10 +33,11 @@ describe('statement names', () => {
     expect(statementName('  CREATE index i on t (c)')).toBeUndefined();
   });
 
-  it('stops naming new texts past MAX_PREPARED, and keeps the names it gave', () => {
-    const first = statementName('select 1 where $1::int > 0');
-    for (let i = 0; i < MAX_PREPARED; i++) statementName(`select ${i} as n where $1::int > 0 /* fill */`);
-    expect(statementName('select 2 where $1::int > 0 /* after the limit */')).toBeUndefined();
-    expect(statementName('select 1 where $1::int > 0')).toBe(first);
+  it('names exactly MAX_PREPARED texts, each its own, and keeps those names past the limit', () => {
+    const names = Array.from({ length: MAX_PREPARED }, (_, i) => statementName(`select ${i} as n where $1::int > 0`));
+    expect(names.every((n) => n !== undefined)).toBe(true);
+    expect(new Set(names).size).toBe(MAX_PREPARED);
+    expect(statementName('select 1 where $1::int > 0 /* after the limit */')).toBeUndefined();
+    expect(statementName(built('select 7 as n where $1::int > 0'))).toBe(names[7]);
   });
 });

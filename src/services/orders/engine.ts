@@ -181,7 +181,7 @@ async function transitionOn(
     nextDeadline: undefined,
     extras: req.respond ? (rec.extras ?? { refunds: [], events: [] }) : undefined,
     heldCopy: undefined,
-  };
+  } satisfies Record<keyof TransitionContext, unknown>; // every field named, optional ones too
   running.ctx = ctx;
   for (const guard of transition.guards ?? []) await GUARD_IMPLEMENTATIONS[guard](ctx);
   for (const action of transition.actions ?? []) await ACTION_IMPLEMENTATIONS[action](ctx);
