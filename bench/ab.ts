@@ -5,6 +5,7 @@
 // CPU per flow (server + its PostgreSQL backends), and B against A pair by pair.
 //
 //   npx tsx bench/ab.ts --base /tmp/old [--flow lifecycle|cancel] [--rounds 8] [--seconds 4]
+//     [--a-node-args=…] [--b-node-args=…]   (the same build twice with other flags: --base .)
 //
 // A is the checkout at --base (with its own node_modules, or a link to these, and its dist/
 // built: `npx tsc -p tsconfig.build.json`), B is this checkout's dist/. Both servers get this
@@ -28,6 +29,9 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '5' },
     clients: { type: 'string', default: '16' },
+    // Extra node flags for one side only, e.g. `--b-node-args=--max-semi-space-size=32`.
+    'a-node-args': { type: 'string', default: '' },
+    'b-node-args': { type: 'string', default: '' },
   },
 });
 if (!args.base) throw new Error('bench/ab.ts: --base DIR (a checkout with dist/ built) is required');
@@ -50,9 +54,9 @@ interface Side {
   rounds: { perSecond: number; cpuMsPerFlow: number; serverMs: number; postgresMs: number; errors: number }[];
 }
 
-async function side(label: 'A' | 'B', root: string): Promise<Side> {
+async function side(label: 'A' | 'B', root: string, nodeArgs: string): Promise<Side> {
   const db = await createDatabase(`ab_${label.toLowerCase()}`);
-  const server = await startServer({ root, env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), `settle-bench-ab-${label}.log`) });
+  const server = await startServer({ root, nodeArgs: nodeArgs.split(/\s+/).filter(Boolean), env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), `settle-bench-ab-${label}.log`) });
   const client = new Client(server.port, ADMIN, clients * 2);
   const flows = bookingFlows(client, await setupParties(client, clients));
   return { label, root, server, db: db.name, client, flow: flowName === 'cancel' ? flows.cancel : flows.lifecycle, rounds: [] };
@@ -77,9 +81,9 @@ const median = (xs: number[]) => {
 
 const sides: Side[] = [];
 try {
-  const a = await side('A', path.resolve(args.base));
+  const a = await side('A', path.resolve(args.base), args['a-node-args']);
   sides.push(a);
-  const b = await side('B', ROOT);
+  const b = await side('B', ROOT, args['b-node-args']);
   sides.push(b);
   // Warm-up (V8 compiles the hot paths), not measured; then drop those rounds.
   for (const s of [a, b]) await round(s, Number(args.warmup));
