@@ -459,6 +459,33 @@ describe('login throttling', () => {
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(7);
   });
+
+  it('a burst of logins holds at most half the pool while other requests go on (login-gate.ts)', async () => {
+    const c = await customerWithLogin();
+    const gate = h.app.webAuth.gate;
+    expect(gate.limit).toBe(Math.max(1, Math.floor(h.app.services.store.connections / 2)));
+    // Each login, once let in, notes how many are in (itself included).
+    let mostActive = 0;
+    const run = gate.run.bind(gate);
+    const spy = vi.spyOn(gate, 'run').mockImplementation((fn) =>
+      run(() => {
+        mostActive = Math.max(mostActive, gate.load.active);
+        return fn();
+      }),
+    );
+    const logins = Promise.all(
+      Array.from({ length: 30 }, (_, i) => web('POST', '/v1/auth/login', { body: { email: c.email, password: `burst guess ${i}` }, ip: `203.0.113.${i + 1}` })),
+    );
+    const reads = Promise.all(Array.from({ length: 5 }, () => h.get(`/v1/customers/${c.id}`)));
+    const [results, customers] = await Promise.all([logins, reads]).finally(() => spy.mockRestore());
+    expect(customers.every((x) => x.status === 200 && x.body.id === c.id)).toBe(true);
+    expect(mostActive).toBeGreaterThan(0);
+    expect(mostActive).toBeLessThanOrEqual(gate.limit);
+    expect(gate.load).toEqual({ active: 0, waiting: 0 });
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(25);
+  });
 });
 
 describe('sandbox demo logins', () => {

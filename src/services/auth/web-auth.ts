@@ -17,6 +17,7 @@ import type { Actor } from '../context.js';
 import { DEFAULT_SCRYPT, hashPassword, needsRehash, verifyPassword, type ScryptParams } from './passwords.js';
 import { insertSession, newToken, slidExpiry, tokenHash, TOKEN_PATTERN, type AuthenticatedSession, type ClientInfo, type NewSession } from './sessions.js';
 import { loginThrottled, retryAfterSeconds, takeTurns } from './login-throttle.js';
+import { loginGateFor, type LoginGate } from './login-gate.js';
 
 export type WebRole = 'admin' | 'provider' | 'customer';
 
@@ -109,6 +110,8 @@ export class WebAuthService {
   private params: ScryptParams;
   private dummyHash: Promise<string> | null = null;
   private lastPurgeMs = 0;
+  /** Bounds the logins holding a connection while they wait for their turn (login-gate.ts). */
+  readonly gate: LoginGate;
 
   constructor(
     private readonly store: Store,
@@ -116,6 +119,7 @@ export class WebAuthService {
   ) {
     this.clock = options.clock ?? systemClock;
     this.params = options.scrypt ?? DEFAULT_SCRYPT;
+    this.gate = loginGateFor(store.connections);
   }
 
   /** The scrypt cost for new hashes; older hashes are upgraded at their next login. */
@@ -313,17 +317,20 @@ export class WebAuthService {
     const ip = client.ip || 'unknown';
     const now = this.clock.now();
     await this.purge(now);
-    const attemptId = await this.store.transaction(async (trx) => {
-      await takeTurns(trx, this.store.kind, emailKey, ip);
-      const retryAfter = await retryAfterSeconds(trx, emailKey, ip, now);
-      if (retryAfter !== null) throw loginThrottled(retryAfter);
-      const row = await trx
-        .insertInto('login_attempts')
-        .values({ email: emailKey, ip, succeeded: false, created_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    });
+    const attemptId = await this.gate.run(() =>
+      this.store.transaction(async (trx) => {
+        await takeTurns(trx, this.store.kind, emailKey, ip);
+        const at = this.clock.now(); // not `now`: this login may have waited at the gate
+        const retryAfter = await retryAfterSeconds(trx, emailKey, ip, at);
+        if (retryAfter !== null) throw loginThrottled(retryAfter);
+        const row = await trx
+          .insertInto('login_attempts')
+          .values({ email: emailKey, ip, succeeded: false, created_at: at })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return row.id;
+      }),
+    );
     const user = await this.userByEmail(this.store.db, emailKey);
     const real = user && !user.disabled_at && user.password_hash ? user.password_hash : null;
     const ok = await verifyPassword(password, real ?? (await this.dummy()));
