@@ -35,16 +35,18 @@ export function bookingFlows(c: Client, parties: BookingParties, onCall: (ms: nu
     onCall(performance.now() - t0);
     return r;
   };
-  const customerOf = (client: number, n: number) => customers[(client * 4 + (n % 4)) % customers.length];
-  const lifecycle: Flow = async (client, n) => {
-    const order = await call('/v1/orders', {
+  /** A booking made by staff for the client's n-th customer with its provider. */
+  const book = (client: number, n: number, lines: unknown[]) =>
+    call('/v1/orders', {
       process: 'booking',
-      customerId: customerOf(client, n),
+      customerId: customers[(client * 4 + (n % 4)) % customers.length],
       providerId: providers[client % providers.length],
       currency: 'USD',
       onBehalfOf: 'customer',
-      lines: [{ description: 'Session', quantity: 1, unitAmount: 10_000 }],
+      lines,
     });
+  const lifecycle: Flow = async (client, n) => {
+    const order = await book(client, n, [{ description: 'Session', quantity: 1, unitAmount: 10_000 }]);
     for (const step of ['confirm', 'pay', 'mark-done', 'confirm-execution']) {
       await call(`/v1/orders/${order.id}/${step}`, step === 'pay' ? { useAccountCredit: true } : {});
     }
@@ -52,14 +54,11 @@ export function bookingFlows(c: Client, parties: BookingParties, onCall: (ms: nu
   const day = 86_400_000;
   const cancel: Flow = async (client, n) => {
     const base = Date.now() + 3 * day;
-    const order = await call('/v1/orders', {
-      process: 'booking',
-      customerId: customerOf(client, n),
-      providerId: providers[client % providers.length],
-      currency: 'USD',
-      onBehalfOf: 'customer',
-      lines: [0, 1].map((i) => ({ description: `Session ${i}`, quantity: 1, unitAmount: 5_000, startsAt: new Date(base + i * day).toISOString(), endsAt: new Date(base + i * day + 3_600_000).toISOString() })),
-    });
+    const order = await book(
+      client,
+      n,
+      [0, 1].map((i) => ({ description: `Session ${i}`, quantity: 1, unitAmount: 5_000, startsAt: new Date(base + i * day).toISOString(), endsAt: new Date(base + i * day + 3_600_000).toISOString() })),
+    );
     await call(`/v1/orders/${order.id}/confirm`, {});
     const paid = await call(`/v1/orders/${order.id}/pay`, { useAccountCredit: false, paymentMethod: 'pm_card_visa' });
     await call(`/v1/orders/${order.id}/cancel`, { lineIds: [paid.lines[0].id], reason: 'bench', refundDestination: 'card' });
