@@ -8,13 +8,16 @@
 //  3. balance reads (GET /v1/customers/:id) with ~1,000,000 ledger postings present,
 //     loaded with SQL (bench/bulk.ts), then `settle check` on that database;
 //  4. the server's memory (VmRSS / VmHWM) under the charge load;
-//  5. cold start: spawn → first 200 on /v1/health with an existing PGlite data dir.
+//  5. cold start: spawn → first 200 on /v1/health with an existing PGlite data dir;
+//  6. issue 3: booking lifecycles and paid → cancel → refund flows (bench/lifecycle.ts) and
+//     the deadline sweep (bench/deadline-sweep.ts), each its own process (booking-section.ts).
 //
 // --quick: a few seconds per section, small counts (CI smoke). Exits 1 if any request
 // got a non-2xx answer, a server crashed, or `settle check` found a problem; a missed
 // speed target is reported, not fatal.
 // Options: --quick, --log-level L (server LOG_LEVEL, default info), --duration S,
-//   --clients N, --postings N, --skip-postgres, --skip-pglite, --out FILE, --keep-logs.
+//   --clients N, --postings N, --skip-postgres, --skip-pglite, --skip-booking, --out FILE,
+//   --keep-logs.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ import { CpuTracker, isBackendOf, killAllServers, ROOT, startServer, type Server
 import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSPORT, pgbenchInit, pgbenchRun, postgresReachable, walPer, walTotals, withDatabase, type PgbenchResult, type WalTotals } from './pg.js';
 import { bulkSql, planFor } from './bulk.js';
 import { median, round } from './stats.js';
+import { benchBooking } from './booking-section.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +41,7 @@ const { values: args } = parseArgs({
     postings: { type: 'string' },
     'skip-postgres': { type: 'boolean', default: false },
     'skip-pglite': { type: 'boolean', default: false },
+    'skip-booking': { type: 'boolean', default: false },
     out: { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
   },
@@ -462,6 +467,10 @@ async function main(): Promise<number> {
 
   const pgRes = args['skip-postgres'] ? null : await benchPostgres();
   const liteRes = args['skip-pglite'] ? null : await benchPglite();
+  const booking = args['skip-booking']
+    ? null
+    : await benchBooking({ quick, skipPostgres: args['skip-postgres'] ?? false, skipPglite: args['skip-pglite'] ?? false, workDir, log });
+  if (booking) problems.push(...booking.problems);
 
   // --quick is a smoke run (small counts, the load on PGlite's first process): not judged.
   const t = (name: string, target: string, measured: number | null, met: boolean | null) => ({ name, target, measured, met: quick ? null : met });
@@ -475,12 +484,15 @@ async function main(): Promise<number> {
     pgRes && t('server peak RSS under charge load on PostgreSQL, MB', 'report', pgRes.memory.underChargeLoad.rssMb, null),
     liteRes && t('cold start, existing PGlite data dir (median), ms', `<= ${TARGETS.coldStartMs}`, coldMs(liteRes), coldMs(liteRes) <= TARGETS.coldStartMs),
     liteRes && t(`cold start, PGlite data dir with ${liteRes.balanceRead.postings} postings (median), ms`, 'report', liteRes.coldStart.withPostingsMedianMs, null),
+    ...(booking?.targets ?? []),
   ].filter(Boolean);
 
   const report = {
     ...meta,
     postgres: pgRes,
     pglite: liteRes,
+    bookingFlows: booking?.bookingFlows ?? null,
+    deadlineSweep: booking?.deadlineSweep ?? null,
     targets,
     problems,
     ok: problems.length === 0,

@@ -1,0 +1,95 @@
+// Issue 3's speed in `npm run bench`: the booking flows (bench/lifecycle.ts: full lifecycles
+// and paid → cancel → refund flows at 16 clients, on PostgreSQL and PGlite, with the SQL
+// statements per flow) and the deadline sweep (bench/deadline-sweep.ts: 100,000 overdue of
+// 1,000,000 open orders fired on PostgreSQL, and the claim's time at 10,000 against
+// 1,000,000 open). Each runs as its own process, as it does on its own; their JSON reports
+// go into the bench's report as they are, with the issue's targets judged from them.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './server.js';
+
+export const BOOKING_TARGETS = { lifecyclesPostgres: 250, lifecyclesPglite: 120, cancelFlowsPostgres: 160, sweepWallMs: 60_000, claimRatio: 2 };
+
+export interface BookingOptions {
+  quick: boolean;
+  skipPostgres: boolean;
+  skipPglite: boolean;
+  /** Where each script's stderr goes (a file per script). */
+  workDir: string;
+  log: (msg: string) => void;
+}
+
+type Json = Record<string, any>;
+
+/** Runs `bench/<script>` with tsx, gives its JSON report (its stdout) or an error naming its log. */
+function runScript(script: string, args: string[], o: BookingOptions): Promise<Json> {
+  const logFile = path.join(o.workDir, `${script}.log`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      writeFileSync(logFile, err);
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve(JSON.parse(out) as Json);
+      } catch (e) {
+        reject(new Error(`bench/${script} failed (${(e as Error).message}); its stderr is in ${logFile}: ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+export interface BookingResult {
+  bookingFlows: Json | null;
+  deadlineSweep: Json | null;
+  targets: { name: string; target: string; measured: number | null; met: boolean | null }[];
+  problems: string[];
+}
+
+export async function benchBooking(o: BookingOptions): Promise<BookingResult> {
+  const problems: string[] = [];
+  const flags = [...(o.quick ? ['--quick'] : []), ...(o.skipPglite ? ['--skip-pglite'] : []), ...(o.skipPostgres ? ['--skip-postgres'] : [])];
+  o.log('booking flows (bench/lifecycle.ts)');
+  const flows = ((await runScript('lifecycle.ts', flags, o)) as { bookingFlows: Json }).bookingFlows;
+  for (const store of ['postgres', 'pglite'] as const) {
+    for (const flow of ['lifecycle', 'cancelRefundFlow'] as const) {
+      const r = flows[store]?.[flow] as { perSecond: number; flows: number; errors: number } | undefined;
+      if (!r) continue;
+      o.log(`  ${store} ${flow}: ${r.perSecond}/s, ${r.errors} failed`);
+      if (r.errors > 0) problems.push(`booking flows: ${r.errors} ${flow} flows failed on ${store}`);
+      if (r.flows === 0) problems.push(`booking flows: no ${flow} flow completed on ${store}`);
+    }
+  }
+  let sweep: Json | null = null;
+  if (!o.skipPostgres) {
+    o.log(`deadline sweep (bench/deadline-sweep.ts${o.quick ? ' --quick' : ''})`);
+    sweep = await runScript('deadline-sweep.ts', o.quick ? ['--quick'] : [], o);
+    o.log(`  ${sweep.fire?.fired} fired in ${sweep.fire?.wallMs} ms; claim ratio ${sweep.claim?.ratio}; proof ${sweep.proof?.ok ? 'clean' : 'NOT clean'}`);
+    if (!sweep.proof?.ok) problems.push(`deadline sweep: the proof found problems: ${JSON.stringify(sweep.proof).slice(0, 500)}`);
+  }
+
+  // --quick is a smoke run (a few seconds, 20,000 open orders): not judged.
+  const t = (name: string, target: string, measured: number | null | undefined, met: boolean) => ({ name, target, measured: measured ?? null, met: o.quick || measured == null ? null : met });
+  const pg = flows.postgres as Json | undefined;
+  const lite = flows.pglite as Json | undefined;
+  const sql = flows.sqlOnPostgres as Json | undefined;
+  const T = BOOKING_TARGETS;
+  const targets = [
+    pg && t('booking lifecycles/s on PostgreSQL (16 clients)', `>= ${T.lifecyclesPostgres}`, pg.lifecycle.perSecond, pg.lifecycle.perSecond >= T.lifecyclesPostgres),
+    lite && t('booking lifecycles/s on PGlite (16 clients)', `>= ${T.lifecyclesPglite}`, lite.lifecycle.perSecond, lite.lifecycle.perSecond >= T.lifecyclesPglite),
+    pg && t('paid → cancel → refund flows/s on PostgreSQL (16 clients)', `>= ${T.cancelFlowsPostgres}`, pg.cancelRefundFlow.perSecond, pg.cancelRefundFlow.perSecond >= T.cancelFlowsPostgres),
+    sql && t('SQL statements per lifecycle (PostgreSQL)', 'report', sql.lifecycle.statementsPerFlow, false),
+    sql && t('SQL statements per cancel flow (PostgreSQL)', 'report', sql.cancelRefundFlow.statementsPerFlow, false),
+    sweep && t(`deadline sweep: ${sweep.fire?.fired} overdue of ${sweep.setup?.openOrders} open fired, ms`, `<= ${T.sweepWallMs}`, sweep.fire?.wallMs, sweep.fire?.wallMs <= T.sweepWallMs),
+    sweep && t(`deadline claim time, ${sweep.claim?.large?.openOrders} ÷ ${sweep.claim?.small?.openOrders} open orders`, `<= ${T.claimRatio}`, sweep.claim?.ratio, sweep.claim?.ratio <= T.claimRatio),
+  ]
+    .filter((x): x is NonNullable<typeof x> => Boolean(x))
+    // "report" lines are never judged.
+    .map((x) => (x.target === 'report' ? { ...x, met: null } : x));
+  return { bookingFlows: flows, deadlineSweep: sweep, targets, problems };
+}
