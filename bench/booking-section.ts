@@ -22,8 +22,12 @@ export interface BookingOptions {
 
 type Json = Record<string, any>;
 
-/** Runs `bench/<script>` with tsx, gives its JSON report (its stdout) or an error naming its log. */
-function runScript(script: string, args: string[], o: BookingOptions): Promise<Json> {
+/**
+ * Runs `bench/<script>` with tsx and gives its JSON report (its stdout). A script that found a
+ * problem still prints its report and exits 1: the report is kept, `failed` says so. No report
+ * at all is an error naming the script's stderr (kept with `--keep-logs`).
+ */
+function runScript(script: string, args: string[], o: BookingOptions): Promise<{ report: Json; failed: boolean }> {
   const logFile = path.join(o.workDir, `${script}.log`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,10 +39,9 @@ function runScript(script: string, args: string[], o: BookingOptions): Promise<J
     child.on('close', (code) => {
       writeFileSync(logFile, err);
       try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        resolve(JSON.parse(out) as Json);
-      } catch (e) {
-        reject(new Error(`bench/${script} failed (${(e as Error).message}); its stderr is in ${logFile}: ${err.slice(-500)}`));
+        resolve({ report: JSON.parse(out) as Json, failed: code !== 0 });
+      } catch {
+        reject(new Error(`bench/${script} printed no report (exit ${code}); its stderr (${logFile}, kept with --keep-logs) ends: ${err.slice(-500)}`));
       }
     });
   });
@@ -54,8 +57,15 @@ export interface BookingResult {
 export async function benchBooking(o: BookingOptions): Promise<BookingResult> {
   const problems: string[] = [];
   const flags = [...(o.quick ? ['--quick'] : []), ...(o.skipPglite ? ['--skip-pglite'] : []), ...(o.skipPostgres ? ['--skip-postgres'] : [])];
+  let flows: Json = {};
   o.log('booking flows (bench/lifecycle.ts)');
-  const flows = ((await runScript('lifecycle.ts', flags, o)) as { bookingFlows: Json }).bookingFlows;
+  try {
+    const run = await runScript('lifecycle.ts', flags, o);
+    flows = (run.report as { bookingFlows: Json }).bookingFlows;
+    if (run.failed) problems.push('booking flows: bench/lifecycle.ts exited with an error (its report is kept)');
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
   for (const store of ['postgres', 'pglite'] as const) {
     for (const flow of ['lifecycle', 'cancelRefundFlow'] as const) {
       const r = flows[store]?.[flow] as { perSecond: number; flows: number; errors: number } | undefined;
@@ -68,9 +78,13 @@ export async function benchBooking(o: BookingOptions): Promise<BookingResult> {
   let sweep: Json | null = null;
   if (!o.skipPostgres) {
     o.log(`deadline sweep (bench/deadline-sweep.ts${o.quick ? ' --quick' : ''})`);
-    sweep = await runScript('deadline-sweep.ts', o.quick ? ['--quick'] : [], o);
-    o.log(`  ${sweep.fire?.fired} fired in ${sweep.fire?.wallMs} ms; claim ratio ${sweep.claim?.ratio}; proof ${sweep.proof?.ok ? 'clean' : 'NOT clean'}`);
-    if (!sweep.proof?.ok) problems.push(`deadline sweep: the proof found problems: ${JSON.stringify(sweep.proof).slice(0, 500)}`);
+    try {
+      sweep = (await runScript('deadline-sweep.ts', o.quick ? ['--quick'] : [], o)).report;
+      o.log(`  ${sweep.fire?.fired} fired in ${sweep.fire?.wallMs} ms; claim ratio ${sweep.claim?.ratio}; proof ${sweep.proof?.ok ? 'clean' : 'NOT clean'}`);
+      if (!sweep.proof?.ok) problems.push(`deadline sweep: the proof found problems: ${JSON.stringify(sweep.proof).slice(0, 500)}`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
   }
 
   // --quick is a smoke run (a few seconds, 20,000 open orders): not judged.

@@ -36,7 +36,7 @@ describe('login gate', () => {
     let release!: () => void;
     const held = gate.run(() => new Promise<void>((r) => (release = r)));
     const queued = [gate.run(async () => 'a'), gate.run(async () => 'b')];
-    await expect(gate.run(async () => 'c')).rejects.toMatchObject({ status: 429, code: 'too_many_login_attempts' });
+    await expect(gate.run(async () => 'c')).rejects.toMatchObject({ status: 429, code: 'too_many_login_attempts', details: { retryAfter: 1 } });
     expect(gate.load).toEqual({ active: 1, waiting: 2 });
     release();
     await held;

@@ -90,7 +90,7 @@ export const authRoutes: RouteModule = (server, app, idem) => {
         description:
           'Sets an HttpOnly, SameSite=Lax session cookie (Secure except over plain http to localhost). ' +
           'Unknown e-mail and wrong password give the same 401. After 5 failures for an e-mail or 20 from an IP ' +
-          'within 15 minutes: 429 with Retry-After.',
+          'within 15 minutes: 429 with Retry-After (also, for a second, when over 1,000 logins wait in one server process).',
         security: [],
         body: LoginBody,
         response: { 200: SessionBody, ...authResponses },

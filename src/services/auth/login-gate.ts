@@ -3,8 +3,10 @@
 // address could hold every connection of the pool and stall every other request (payments
 // too). So at most `limit` logins are in their throttle transaction at once per process; the
 // rest wait here, holding no connection, in arrival order; past `maxWaiting` waiting, a login
-// is refused at once (429, try again in a second).
-import { loginThrottled } from './login-throttle.js';
+// is refused at once (429, try again in a second). Not per e-mail: a burst for one e-mail
+// (each login there a ~1 ms transaction once its turn comes) delays other logins too, never
+// other requests.
+import { SettleError } from '../../domain/errors.js';
 
 export class LoginGate {
   private active = 0;
@@ -22,7 +24,7 @@ export class LoginGate {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active < this.limit) this.active++;
     else {
-      if (this.waiting.length >= this.maxWaiting) throw loginThrottled(1);
+      if (this.waiting.length >= this.maxWaiting) throw loginBusy();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     try {
@@ -38,6 +40,11 @@ export class LoginGate {
   get load(): { active: number; waiting: number } {
     return { active: this.active, waiting: this.waiting.length };
   }
+}
+
+/** Too many logins waiting in this process: try again in a second (the same code as the throttle's 429). */
+export function loginBusy(): SettleError {
+  return new SettleError(429, 'invalid_request_error', 'too_many_login_attempts', 'Too many logins at once. Try again in a second.', { retryAfter: 1 });
 }
 
 /** Half the pool's connections (at least one), so logins never hold more than half. */
