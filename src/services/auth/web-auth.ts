@@ -317,7 +317,7 @@ export class WebAuthService {
     const ip = client.ip || 'unknown';
     const now = this.clock.now();
     await this.purge(now);
-    const attemptId = await this.gate.run(() =>
+    const attemptId = await this.gate.run([`email:${emailKey}`, `ip:${ip}`], () =>
       this.store.transaction(async (trx) => {
         await takeTurns(trx, this.store.kind, emailKey, ip);
         const at = this.clock.now(); // not `now`: this login may have waited at the gate
