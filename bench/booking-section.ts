@@ -4,10 +4,10 @@
 // 1,000,000 open orders fired on PostgreSQL, and the claim's time at 10,000 against
 // 1,000,000 open). Each runs as its own process, as it does on its own; their JSON reports
 // go into the bench's report as they are, with the issue's targets judged from them.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './server.js';
+import { runNode } from './child.js';
 
 export const BOOKING_TARGETS = { lifecyclesPostgres: 250, lifecyclesPglite: 120, cancelFlowsPostgres: 160, sweepWallMs: 60_000, claimRatio: 2 };
 
@@ -27,24 +27,15 @@ type Json = Record<string, any>;
  * problem still prints its report and exits 1: the report is kept, `failed` says so. No report
  * at all is an error naming the script's stderr (kept with `--keep-logs`).
  */
-function runScript(script: string, args: string[], o: BookingOptions): Promise<{ report: Json; failed: boolean }> {
+async function runScript(script: string, args: string[], o: BookingOptions): Promise<{ report: Json; failed: boolean }> {
   const logFile = path.join(o.workDir, `${script}.log`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      writeFileSync(logFile, err);
-      try {
-        resolve({ report: JSON.parse(out) as Json, failed: code !== 0 });
-      } catch {
-        reject(new Error(`bench/${script} printed no report (exit ${code}); its stderr (${logFile}, kept with --keep-logs) ends: ${err.slice(-500)}`));
-      }
-    });
-  });
+  const { code, out, err } = await runNode(['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], process.env);
+  writeFileSync(logFile, err);
+  try {
+    return { report: JSON.parse(out) as Json, failed: code !== 0 };
+  } catch {
+    throw new Error(`bench/${script} printed no report (exit ${code}); its stderr (${logFile}, kept with --keep-logs) ends: ${err.slice(-500)}`);
+  }
 }
 
 export interface BookingResult {

@@ -19,7 +19,7 @@
 // Options: --quick, --log-level L (server LOG_LEVEL, default info), --duration S,
 //   --clients N, --postings N, --skip-postgres, --skip-pglite, --skip-booking, --out FILE,
 //   --keep-logs.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +32,7 @@ import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSP
 import { bulkSql, planFor } from './bulk.js';
 import { median, round } from './stats.js';
 import { benchBooking } from './booking-section.js';
+import { runNode } from './child.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -227,30 +228,17 @@ function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number; walP
 }
 
 /** `settle check` on a database (server stopped for PGlite): must be clean. */
-function settleCheck(env: Record<string, string>): Promise<{ ok: boolean; postings: number; transactions: number; problems: number; seconds: number }> {
+async function settleCheck(env: Record<string, string>): Promise<{ ok: boolean; postings: number; transactions: number; problems: number; seconds: number }> {
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'check'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        const report = JSON.parse(out) as { ok: boolean; postings: number; transactions: number; problems: unknown[] };
-        if (!report.ok || code !== 0) problems.push(`settle check: ${JSON.stringify(report.problems).slice(0, 500)}`);
-        resolve({ ok: report.ok, postings: report.postings, transactions: report.transactions, problems: report.problems.length, seconds: round((performance.now() - t0) / 1000) });
-      } catch {
-        problems.push(`settle check failed (exit ${code}): ${err.slice(0, 500)}`);
-        resolve({ ok: false, postings: 0, transactions: 0, problems: -1, seconds: round((performance.now() - t0) / 1000) });
-      }
-    });
-  });
+  const { code, out, err } = await runNode([path.join(ROOT, 'bin/settle.js'), 'check'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env });
+  try {
+    const report = JSON.parse(out) as { ok: boolean; postings: number; transactions: number; problems: unknown[] };
+    if (!report.ok || code !== 0) problems.push(`settle check: ${JSON.stringify(report.problems).slice(0, 500)}`);
+    return { ok: report.ok, postings: report.postings, transactions: report.transactions, problems: report.problems.length, seconds: round((performance.now() - t0) / 1000) };
+  } catch {
+    problems.push(`settle check failed (exit ${code}): ${err.slice(0, 500)}`);
+    return { ok: false, postings: 0, transactions: 0, problems: -1, seconds: round((performance.now() - t0) / 1000) };
+  }
 }
 
 async function stopChecked(server: Server, label: string): Promise<void> {
