@@ -105,8 +105,7 @@ class PGliteConnection implements DatabaseConnection {
       return { rows: [] };
     }
     const last = this.inTransaction && isLastStatement(text);
-    const { rows, numAffectedRows } = await this.pipelined(run, last ? 'last' : 'none');
-    return { rows: rows as R[], ...(numAffectedRows !== undefined ? { numAffectedRows } : {}) };
+    return (await this.pipelined(run, last ? 'last' : 'none')) as QueryResult<R>;
   }
 
   /** Opens a transaction: a plain `begin` is held back; one with settings goes out now. */
