@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './server.js';
-import { runNode } from './child.js';
+import { runChild } from './child.js';
 
 export const BOOKING_TARGETS = { lifecyclesPostgres: 250, lifecyclesPglite: 120, cancelFlowsPostgres: 160, sweepWallMs: 60_000, claimRatio: 2 };
 
@@ -29,7 +29,7 @@ type Json = Record<string, any>;
  */
 async function runScript(script: string, args: string[], o: BookingOptions): Promise<{ report: Json; failed: boolean }> {
   const logFile = path.join(o.workDir, `${script}.log`);
-  const { code, out, err } = await runNode(['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], process.env);
+  const { code, stdout: out, stderr: err } = await runChild(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], { cwd: ROOT });
   writeFileSync(logFile, err);
   try {
     return { report: JSON.parse(out) as Json, failed: code !== 0 };

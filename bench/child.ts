@@ -1,23 +1,31 @@
-// A child process run to its end, its output collected (the bench's `settle check` and the
-// issue-3 scripts, each of which prints one JSON report on stdout).
+// A child process run to its end, its output collected: pgbench, `settle migrate` / `settle
+// check`, and the issue-3 scripts (each prints one JSON report on stdout).
 import { spawn } from 'node:child_process';
-import { ROOT } from './server.js';
 
 export interface ChildOutput {
   code: number | null;
-  out: string;
-  err: string;
+  stdout: string;
+  stderr: string;
 }
 
-/** Runs `node <args>` in the project's directory and resolves once it has exited. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<ChildOutput> {
+export interface ChildOptions {
+  cwd?: string;
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Told the child's pid once it runs (e.g. to count its CPU). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** Runs `cmd args` and resolves once it has exited; rejects only if it could not start. */
+export function runChild(cmd: string, args: string[], o: ChildOptions = {}): Promise<ChildOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}), ...(o.env ? { env: o.env } : {}) });
+    if (child.pid) o.onSpawn?.(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

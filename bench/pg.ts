@@ -1,8 +1,8 @@
 // Scratch PostgreSQL databases for the bench (created and dropped here) and pgbench.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { CpuTracker, isBackendOf } from './server.js';
+import { runChild } from './child.js';
 
 // TCP to 127.0.0.1 by default, as the machines' PostgreSQL is set up. For its Unix socket:
 // SETTLE_BENCH_POSTGRES_URL='postgres://postgres@localhost:5432/postgres?host=/var/run/postgresql'
@@ -67,19 +67,6 @@ export async function withDatabase<T>(url: string, fn: (c: pg.Client) => Promise
   }
 }
 
-function run(cmd: string, args: string[], onSpawn?: (pid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid) onSpawn?.(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** pgbench/psql arguments for the server PG_ADMIN_URL names. */
 export function connArgs(): string[] {
   const u = new URL(PG_ADMIN_URL);
@@ -87,7 +74,7 @@ export function connArgs(): string[] {
 }
 
 export async function pgbenchInit(dbName: string, scale: number): Promise<void> {
-  const r = await run('pgbench', ['-i', '-q', '-s', String(scale), ...connArgs(), dbName]);
+  const r = await runChild('pgbench', ['-i', '-q', '-s', String(scale), ...connArgs(), dbName]);
   if (r.code !== 0) throw new Error(`pgbench -i failed: ${r.stderr}`);
 }
 
@@ -109,7 +96,7 @@ export async function pgbenchRun(dbName: string, o: { clients: number; threads: 
   const backends = new CpuTracker(isBackendOf(dbName));
   const client = new CpuTracker((pid) => pid === pgbenchPid);
   const wal0 = await walTotals();
-  const r = await run('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName], (pid) => (pgbenchPid = pid));
+  const r = await runChild('pgbench', ['-N', '-n', '-c', String(o.clients), '-j', String(o.threads), '-T', String(o.seconds), ...connArgs(), dbName], { onSpawn: (pid) => (pgbenchPid = pid) });
   const backendsMs = backends.stop();
   const clientMs = client.stop();
   const wal1 = await walTotals();

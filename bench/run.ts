@@ -32,7 +32,7 @@ import { createDatabase, dropAllDatabases, dropDatabase, PG_ADMIN_URL, PG_TRANSP
 import { bulkSql, planFor } from './bulk.js';
 import { median, round } from './stats.js';
 import { benchBooking } from './booking-section.js';
-import { runNode } from './child.js';
+import { runChild } from './child.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -230,7 +230,10 @@ function compact(r: LoadResult & { cpu?: CpuSplit; loadAvg1mAfter?: number; walP
 /** `settle check` on a database (server stopped for PGlite): must be clean. */
 async function settleCheck(env: Record<string, string>): Promise<{ ok: boolean; postings: number; transactions: number; problems: number; seconds: number }> {
   const t0 = performance.now();
-  const { code, out, err } = await runNode([path.join(ROOT, 'bin/settle.js'), 'check'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env });
+  const { code, stdout: out, stderr: err } = await runChild(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'check'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+  });
   try {
     const report = JSON.parse(out) as { ok: boolean; postings: number; transactions: number; problems: unknown[] };
     if (!report.ok || code !== 0) problems.push(`settle check: ${JSON.stringify(report.problems).slice(0, 500)}`);

@@ -7,6 +7,7 @@
 // clients, -j 2, the extended protocol with unnamed statements (as node-postgres does),
 // unless the variant says "prepared".
 import { spawn } from 'node:child_process';
+import { runChild } from './child.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,18 +41,6 @@ const VARIANTS: Variant[] = [
   { name: 'one-statement-autocommit-64-prepared', what: 'the same, as a prepared statement (no parse/plan per charge)', script: `${VARS(64)}${ONE_STATEMENT}\n`, mode: 'prepared' },
 ];
 
-function run(cmd: string, argv: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid ?? -1 }));
-  });
-}
-
 async function runScript(dbName: string, v: Variant) {
   const file = path.join(work, `${v.name}.sql`);
   writeFileSync(file, v.script);
@@ -77,7 +66,7 @@ async function runScript(dbName: string, v: Variant) {
 
 async function main() {
   const db = await createDatabase('sql');
-  const migrate = await run(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'migrate'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+  const migrate = await runChild(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'migrate'], { env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' } });
   if (migrate.code !== 0) throw new Error(`settle migrate failed: ${migrate.stderr}`);
   await withDatabase(db.url, (c) => c.query(SETUP));
   if (args['drop-fks']) {
@@ -103,7 +92,7 @@ async function main() {
       log(`round ${r}: ${v.name} ${res.tps} tps (${res.failed} failed), cpu/txn ${JSON.stringify(res.cpuMsPerTxn)}`);
     }
   }
-  const check = await run(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'check'], { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+  const check = await runChild(process.execPath, [path.join(ROOT, 'bin/settle.js'), 'check'], { env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'warn' } });
   const report = JSON.parse(check.stdout) as { ok: boolean; problems: unknown[]; transactions: number };
   process.stdout.write(`${JSON.stringify({ variants: VARIANTS.map(({ name, what, mode }) => ({ name, what, mode })), results, check: { ok: report.ok, transactions: report.transactions, problems: report.problems.slice(0, 3) } }, null, 2)}\n`);
 }
