@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/ab.ts --base /tmp/old [--flow lifecycle|cancel] [--rounds 8] [--seconds 4]
 //     [--a-node-args=…] [--b-node-args=…]   (the same build twice with other flags: --base .)
+//     [--a-env=NAME=VALUE,…] [--b-env=…]     (or other settings, e.g. --b-env=SETTLE_DB_POOL=8)
 //
 // A is the checkout at --base (with its own node_modules, or a link to these, and its dist/
 // built: `npx tsc -p tsconfig.build.json`), B is this checkout's dist/. Both servers get this
@@ -32,6 +33,9 @@ const { values: args } = parseArgs({
     // Extra node flags for one side only, e.g. `--b-node-args=--max-semi-space-size=32`.
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
+    // Extra environment for one side's server, e.g. `--b-env=SETTLE_DB_POOL=8`.
+    'a-env': { type: 'string', default: '' },
+    'b-env': { type: 'string', default: '' },
   },
 });
 if (!args.base) throw new Error('bench/ab.ts: --base DIR (a checkout with dist/ built) is required');
@@ -54,9 +58,20 @@ interface Side {
   rounds: { perSecond: number; cpuMsPerFlow: number; serverMs: number; postgresMs: number; errors: number }[];
 }
 
-async function side(label: 'A' | 'B', root: string, nodeArgs: string): Promise<Side> {
+/** `NAME=VALUE,NAME=VALUE` as an environment. */
+function envOf(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`bench/ab.ts: --a-env/--b-env take NAME=VALUE pairs, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+async function side(label: 'A' | 'B', root: string, nodeArgs: string, extraEnv: string): Promise<Side> {
   const db = await createDatabase(`ab_${label.toLowerCase()}`);
-  const server = await startServer({ root, nodeArgs: nodeArgs.split(/\s+/).filter(Boolean), env: { DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), `settle-bench-ab-${label}.log`) });
+  const server = await startServer({ root, nodeArgs: nodeArgs.split(/\s+/).filter(Boolean), env: { ...envOf(extraEnv), DATABASE_URL: db.url, SETTLE_ADMIN_KEY: ADMIN, LOG_LEVEL: 'warn' }, logFile: path.join(os.tmpdir(), `settle-bench-ab-${label}.log`) });
   const client = new Client(server.port, ADMIN, clients * 2);
   const flows = bookingFlows(client, await setupParties(client, clients));
   return { label, root, server, db: db.name, client, flow: flowName === 'cancel' ? flows.cancel : flows.lifecycle, rounds: [] };
@@ -81,9 +96,9 @@ const median = (xs: number[]) => {
 
 const sides: Side[] = [];
 try {
-  const a = await side('A', path.resolve(args.base), args['a-node-args']);
+  const a = await side('A', path.resolve(args.base), args['a-node-args'], args['a-env']);
   sides.push(a);
-  const b = await side('B', ROOT, args['b-node-args']);
+  const b = await side('B', ROOT, args['b-node-args'], args['b-env']);
   sides.push(b);
   // Warm-up (V8 compiles the hot paths), not measured; then drop those rounds.
   for (const s of [a, b]) await round(s, Number(args.warmup));

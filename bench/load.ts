@@ -1,7 +1,8 @@
-// A small closed-loop HTTP load generator on node:http with a keep-alive Agent: N
-// clients, each sending its next request as soon as the previous answer is in. Only
-// talks to 127.0.0.1.
-import http from 'node:http';
+// A small closed-loop HTTP load generator: N clients, each sending its next request as soon
+// as the previous answer is in, over keep-alive connections of the lean HTTP/1.1 client in
+// http1.ts (the load generator shares the machine with the server it measures). Only talks
+// to 127.0.0.1.
+import { Http1Connection } from './http1.js';
 import { summarize, round, type LatencySummary } from './stats.js';
 
 export interface BenchRequest {
@@ -17,45 +18,76 @@ export interface Response {
 }
 
 export class Client {
-  readonly agent: http.Agent;
+  private readonly free: Http1Connection[] = [];
+  private readonly all = new Set<Http1Connection>();
+  private readonly waiting: ((c: Http1Connection) => void)[] = [];
 
   constructor(
     readonly port: number,
     private readonly apiKey: string,
-    maxSockets: number,
-  ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo' });
+    private readonly maxSockets: number,
+  ) {}
+
+  async request(req: BenchRequest): Promise<Response> {
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: 127.0.0.1:${this.port}\r\nauthorization: Bearer ${this.apiKey}\r\n`;
+    if (req.headers) for (const [name, value] of Object.entries(req.headers)) head += `${name}: ${value}\r\n`;
+    head += payload === undefined ? '\r\n' : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n`;
+    const conn = await this.connection();
+    try {
+      return await conn.request(head, payload);
+    } finally {
+      this.release(conn);
+    }
   }
 
-  request(req: BenchRequest): Promise<Response> {
-    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const headers: Record<string, string | number> = { authorization: `Bearer ${this.apiKey}`, ...(req.headers ?? {}) };
-    if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(payload);
+  /** A free connection, a new one while fewer than maxSockets are open, or the next one freed. */
+  private connection(): Promise<Http1Connection> | Http1Connection {
+    for (let free = this.free.pop(); free; free = this.free.pop()) {
+      if (free.usable) return free;
+      this.all.delete(free); // closed by the server while idle
     }
-    return new Promise((resolve, reject) => {
-      const r = http.request({ host: '127.0.0.1', port: this.port, method: req.method, path: req.path, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      r.on('error', reject);
-      if (payload !== undefined) r.end(payload);
-      else r.end();
-    });
+    if (this.all.size < this.maxSockets) {
+      const conn = new Http1Connection(this.port);
+      this.all.add(conn);
+      return conn;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(conn: Http1Connection): void {
+    if (!conn.usable) {
+      this.all.delete(conn);
+      // Its place is free: a waiter gets a new connection.
+      const next = this.waiting.shift();
+      if (next) {
+        const fresh = new Http1Connection(this.port);
+        this.all.add(fresh);
+        next(fresh);
+      }
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(conn);
+    else this.free.push(conn);
   }
 
   /** Sends a request and parses a 2xx JSON answer; throws on anything else. */
   async json<T = any>(req: BenchRequest): Promise<T> {
+    return JSON.parse(await this.ok(req)) as T;
+  }
+
+  /** Sends a request and gives a 2xx answer's text, unparsed (the load generator's CPU is the server's loss); throws on anything else. */
+  async ok(req: BenchRequest): Promise<string> {
     const res = await this.request(req);
     if (res.status < 200 || res.status >= 300) throw new Error(`${req.method} ${req.path} → ${res.status}: ${res.body.slice(0, 300)}`);
-    return JSON.parse(res.body) as T;
+    return res.body;
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const conn of this.all) conn.close();
+    this.all.clear();
+    this.free.length = 0;
   }
 }
 
