@@ -63,13 +63,13 @@ interface IdempotencyRecord {
 /** The record's INSERT of the answer's JSON text; it writes nothing if the key is already taken (one place for both paths). */
 function insertRecord(record: IdempotencyRecord, status: number, json: string): RawBuilder<unknown> {
   return sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
-    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${json}::json)
+    values (${record.scope}, ${record.key}, ${record.hash}, ${status}, ${json})
     on conflict (scope, key) do nothing`;
 }
 
 /** The stored response replaced by the one the work after commit gave. */
 function updateRecord(record: IdempotencyRecord, json: string, onlyWith: RawBuilder<unknown> | null): RawBuilder<unknown> {
-  return sql`update idempotency_keys set response = ${json}::json
+  return sql`update idempotency_keys set response = ${json}
     where scope = ${record.scope} and key = ${record.key} ${onlyWith ? sql`and exists (${onlyWith})` : sql``}`;
 }
 
@@ -263,7 +263,7 @@ export class Idempotency {
   private async replay<T>(reply: FastifyReply, record: IdempotencyRecord): Promise<T> {
     const stored = await this.store.db
       .selectFrom('idempotency_keys')
-      .select(['request_hash', 'status_code', sql<string>`response::text`.as('response')])
+      .select(['request_hash', 'status_code', 'response'])
       .where('scope', '=', record.scope)
       .where('key', '=', record.key)
       .executeTakeFirst();

@@ -134,7 +134,8 @@ export interface IdempotencyKeysTable {
   key: string;
   request_hash: string;
   status_code: number;
-  response: ColumnType<unknown, string, string>;
+  /** The answer's JSON text, stored and replayed as it was sent. */
+  response: string;
   created_at: Generated<Timestamp>;
 }
 

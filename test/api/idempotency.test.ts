@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { startHarness, type Harness, type Res } from '../helpers/harness.js';
 import { book, parties } from '../helpers/booking.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { openStore } from '../../src/store/db.js';
+import { migrate } from '../../src/store/migrate.js';
+import { migrations } from '../../src/store/migrations/index.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -163,5 +167,41 @@ describe('Idempotency-Key', () => {
     const chargeKey = randomUUID();
     const charge = await raw('/v1/charges', { customerId: customer.id, providerId: p.provider.id, amount: 100, currency: 'USD', description: 'chat' }, chargeKey, h.adminKey);
     expect(await stored(chargeKey)).toBe(charge.body);
+  });
+});
+
+describe('migration 014 (answers as text)', () => {
+  it('keeps every stored answer to the byte, and the column stays inline (STORAGE MAIN), compressed where the server can', async () => {
+    const testDb = await createTestDatabase();
+    const store = await openStore({ url: testDb.url, poolSize: 2 });
+    try {
+      // The schema as it was before 014, with answers stored as json.
+      const before = migrations.findIndex((m) => m.name === '014_answers_as_text');
+      expect(before).toBeGreaterThan(0);
+      await sql`create table settle_migrations (name text primary key, applied_at timestamptz not null)`.execute(store.db);
+      for (const m of migrations.slice(0, before)) {
+        await sql.raw(m.up).execute(store.db);
+        await sql`insert into settle_migrations (name, applied_at) values (${m.name}, now())`.execute(store.db);
+      }
+      // Key order, spacing and escapes as sent: json keeps the text, so must text.
+      const answers = ['{"b":1,"a":[1,2,{"z":null}]}', `{"id":"ord_1","note":"caf\\u00e9 \\"x\\"","pad":"${'p'.repeat(6_000)}"}`];
+      for (const [i, answer] of answers.entries()) {
+        await sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
+          values ('upgrade', ${`k${i}`}, 'h', 200, ${answer}::json)`.execute(store.db);
+      }
+      expect(await migrate(store)).toEqual(['014_answers_as_text']);
+      const rows = await sql<{ response: string }>`select response from idempotency_keys where scope = 'upgrade' order by key`.execute(store.db);
+      expect(rows.rows.map((r) => r.response)).toEqual(answers);
+      const column = await sql<{ type: string; storage: string; compression: string }>`
+        select format_type(atttypid, atttypmod) as type, attstorage as storage, attcompression::text as compression from pg_attribute
+        where attrelid = 'idempotency_keys'::regclass and attname = 'response'`.execute(store.db);
+      // PGlite is built without lz4 (migration 010): its default compression stays.
+      expect(column.rows[0]).toEqual({ type: 'text', storage: 'm', compression: store.kind === 'postgres' ? 'l' : '' });
+      const options = await sql<{ reloptions: string[] }>`select reloptions from pg_class where relname = 'idempotency_keys'`.execute(store.db);
+      expect(options.rows[0]?.reloptions).toContain('fillfactor=70');
+    } finally {
+      await store.close();
+      await testDb.drop();
+    }
   });
 });

@@ -117,7 +117,7 @@ describe('a transaction whose last statement carries the commit', () => {
     const scope = `test_scope_${randomUUID()}`;
     const key = 'taken';
     await sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
-      values (${scope}, ${key}, ${'another request'}, ${200}, ${JSON.stringify({})}::json)`.execute(store.db);
+      values (${scope}, ${key}, ${'another request'}, ${200}, ${JSON.stringify({})})`.execute(store.db);
     const before = await h.get(`/v1/orders/${order.id}`);
     const provider: Actor = { role: 'provider', providerId: p.provider.id, keyId: 'test' };
     await expect(
@@ -125,7 +125,7 @@ describe('a transaction whose last statement carries the commit', () => {
         h.app.orders.transition(trx, order.id, 'confirm', provider, {}, {
           idempotencyKey: `${scope}:${key}`,
           recordInsert: (body) => sql`insert into idempotency_keys (scope, key, request_hash, status_code, response)
-            values (${scope}, ${key}, ${'this request'}, ${200}, ${JSON.stringify(body)}::json) on conflict (scope, key) do nothing`,
+            values (${scope}, ${key}, ${'this request'}, ${200}, ${JSON.stringify(body)}) on conflict (scope, key) do nothing`,
           commitWithWrite: true,
         }),
       ),
