@@ -6,7 +6,9 @@
 //
 //   npx tsx bench/ab.ts --base /tmp/old [--flow lifecycle|cancel] [--rounds 8] [--seconds 4]
 //     [--a-node-args=…] [--b-node-args=…]   (the same build twice with other flags: --base .)
-//     [--a-env=NAME=VALUE,…] [--b-env=…]     (or other settings, e.g. --b-env=SETTLE_DB_POOL=8)
+//     [--a-env=NAME=VALUE,…] [--b-env=…]     (or other settings, e.g. --b-env=SETTLE_DB_POOL=8;
+//                                             values without commas; DATABASE_URL, SETTLE_ADMIN_KEY
+//                                             and LOG_LEVEL stay the bench's)
 //
 // A is the checkout at --base (with its own node_modules, or a link to these, and its dist/
 // built: `npx tsc -p tsconfig.build.json`), B is this checkout's dist/. Both servers get this

@@ -20,7 +20,8 @@ export interface Response {
 export class Client {
   private readonly free: Http1Connection[] = [];
   private readonly all = new Set<Http1Connection>();
-  private readonly waiting: ((c: Http1Connection) => void)[] = [];
+  private readonly waiting: { resolve: (c: Http1Connection) => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
 
   constructor(
     readonly port: number,
@@ -43,6 +44,7 @@ export class Client {
 
   /** A free connection, a new one while fewer than maxSockets are open, or the next one freed. */
   private connection(): Promise<Http1Connection> | Http1Connection {
+    if (this.closed) throw new Error('bench client: closed');
     for (let free = this.free.pop(); free; free = this.free.pop()) {
       if (free.usable) return free;
       this.all.delete(free); // closed by the server while idle
@@ -52,10 +54,14 @@ export class Client {
       this.all.add(conn);
       return conn;
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(conn: Http1Connection): void {
+    if (this.closed) {
+      conn.close();
+      return;
+    }
     if (!conn.usable) {
       this.all.delete(conn);
       // Its place is free: a waiter gets a new connection.
@@ -63,12 +69,12 @@ export class Client {
       if (next) {
         const fresh = new Http1Connection(this.port);
         this.all.add(fresh);
-        next(fresh);
+        next.resolve(fresh);
       }
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(conn);
+    if (next) next.resolve(conn);
     else this.free.push(conn);
   }
 
@@ -85,6 +91,8 @@ export class Client {
   }
 
   close(): void {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new Error('bench client: closed'));
     for (const conn of this.all) conn.close();
     this.all.clear();
     this.free.length = 0;
