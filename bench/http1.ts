@@ -2,7 +2,7 @@
 // a time per connection, the request written in one call and the answer framed by its
 // Content-Length. The benches run the load generator on the machine they measure, so its CPU
 // is taken from the server: node:http's client (ClientRequest, IncomingMessage streams, the
-// Agent's bookkeeping) cost ~0.2 ms of CPU per call here, about a tenth of the machine in the
+// Agent's bookkeeping) cost ~0.2 ms of CPU per call here, a tenth or more of the machine in the
 // booking flows. Settle's answers carry a Content-Length; anything else (a chunked or
 // unframed answer, such as Node's own 400 to a malformed request) is refused loudly rather
 // than guessed at. No timeout, as node:http's client had none here: a bench run has its own.
