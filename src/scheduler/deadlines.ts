@@ -60,9 +60,15 @@ function envCount(name: string, max: number): number | undefined {
  * The claim: leases up to `limit` deadlines due by `now` that nobody holds (no lease, or
  * one that ran out by `realNow`), earliest first. Its cost does not grow with the number
  * of deadlines not yet due: the `deadlines_due` index is read from its start and the scan
- * stops after `limit` rows, and the leased rows are then updated through the primary key
- * (`= any(array(…))`, an init plan run once), never by a join the planner might turn into
- * a scan of the whole table. The limit is written into the text (it is this code's own
+ * stops after `limit` rows, and the leased rows are then updated by the row addresses the
+ * lock returned (`ctid = any(array(…))`, an init plan run once: a TID scan), never by a join
+ * the planner might turn into a scan of the whole table. Not through the primary key: its
+ * b-tree grows a level with the table, and 1,000 descents made the claim at 1 M deadlines
+ * ~1.5–2× as slow as at 10,000 (BENCHMARKS.md, session 15). The addresses are stable while
+ * this statement holds the row locks. One corner: a row another transaction rewrote after
+ * this statement's snapshot and still due is locked at its new version, which the update
+ * cannot see, so it is left out of this claim (not leased, not fired) and claimed by the
+ * next one. The limit is written into the text (it is this code's own
  * integer): a generic plan of a prepared statement would otherwise guess a tenth of the
  * table for `limit $n`. Exported so the bench times and explains this exact query.
  */
@@ -70,7 +76,7 @@ export function claimQuery(o: { now: Date; realNow: Date; limit: number; owner: 
   const limit = Math.max(1, Math.floor(o.limit));
   return sql<{ order_id: string; transition: string; due_at: Date }>`
       with due as materialized (
-        select order_id from deadlines
+        select ctid from deadlines
         where due_at <= ${o.now.toISOString()}::timestamptz
           and (lease_until is null or lease_until < ${o.realNow.toISOString()}::timestamptz)
         order by due_at
@@ -78,7 +84,7 @@ export function claimQuery(o: { now: Date; realNow: Date; limit: number; owner: 
         for update skip locked)
       update deadlines
       set lease_until = ${new Date(o.realNow.getTime() + (o.leaseMs ?? LEASE_MS)).toISOString()}::timestamptz, lease_owner = ${o.owner}
-      where order_id = any (array(select order_id from due))
+      where ctid = any (array(select ctid from due))
       returning order_id, transition, due_at`;
 }
 
