@@ -19,6 +19,8 @@ import { OrderCopies, type OrderCopiesOptions } from '../services/orders/order-c
 import { OrderService } from '../services/orders/service.js';
 import { DeadlineRunner } from '../scheduler/deadlines.js';
 import { WebAuthService } from '../services/auth/web-auth.js';
+import { JobService } from '../services/jobs/jobs.js';
+import { JobOrderService } from '../services/jobs/job-orders.js';
 import { randomUUID } from 'node:crypto';
 
 export type Mode = 'sandbox' | 'live';
@@ -38,6 +40,10 @@ export interface App {
   catalog: CatalogService;
   sites: SiteService;
   orders: OrderService;
+  /** Prepay jobs (seed 002): the job, its names list and photos. */
+  jobs: JobService;
+  /** Prepay jobs: pre-orders, photo population, placement, revision, batches. */
+  jobOrders: JobOrderService;
   /** Copies of the orders this process wrote last (order-copies.ts). */
   orderCopies: OrderCopies;
   deadlines: DeadlineRunner;
@@ -72,8 +78,11 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
   const catalog = new CatalogService(services);
   const orderCopies = new OrderCopies(options.orderCopies);
   const orders = new OrderService({ s: services, catalog, cardRefunds, orderNumbers: new OrderNumbers(), orderCopies }, options.onDeadlineError);
+  const jobs = new JobService(services);
+  const jobOrders = new JobOrderService(services, jobs, orders);
   const deadlines = new DeadlineRunner(store, (d) => orders.fireDeadline(d), () => clock.now(), `settle-${process.pid}-${randomUUID().slice(0, 8)}`, {
     fireMany: (batch) => orders.fireDeadlines(batch),
+    sweepFirst: (now) => jobOrders.releaseDueBatches(now),
   });
   return {
     mode,
@@ -89,6 +98,8 @@ export async function createApp(store: Store, options: AppOptions = {}): Promise
     catalog,
     sites: new SiteService(services),
     orders,
+    jobs,
+    jobOrders,
     orderCopies,
     deadlines,
   };

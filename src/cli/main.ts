@@ -19,7 +19,7 @@ Usage: settle <command> [options]
   seed                       seed the demo business if the database is empty (sandbox)
   worker                     run due deadlines only (any number of workers and servers may share one PostgreSQL)
   check                      prove the ledger: re-derive every balance from the postings (exit 1 on any problem)
-  process diagram [NAME[@V]] print the booking (or direct) process as a Mermaid state diagram
+  process diagram [NAME[@V]] print the booking (direct, prepay) process as a Mermaid state diagram
                              (current version, or V: booking@1.0.0)
   keys create --role R       create an API key: --role admin | customer --customer cus_… | provider --provider prv_…
 
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       const definition = getProcess(name, version);
       if (sub !== 'diagram' || !definition) {
         const known = processVersions(name);
-        console.error(known.length && version ? `no version ${version} of ${name}; there are: ${known.join(', ')}` : 'usage: settle process diagram [booking|direct][@VERSION]');
+        console.error(known.length && version ? `no version ${version} of ${name}; there are: ${known.join(', ')}` : 'usage: settle process diagram [booking|direct|prepay][@VERSION]');
         return 2;
       }
       console.log(toMermaid(definition));

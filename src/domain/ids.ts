@@ -86,6 +86,11 @@ export const ID_PREFIXES = {
   site: 'site',
   event: 'evt',
   proposal: 'prop',
+  job: 'job',
+  subject: 'sub',
+  photo: 'pho',
+  collection: 'col',
+  batch: 'bat',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -49,6 +49,12 @@ export interface DeadlineRunnerOptions {
   fireMany?: FireDeadlines;
   /** Deadlines per fireMany call (default SETTLE_DEADLINE_PER_TRANSACTION or 25, at most 500). */
   perTransaction?: number;
+  /**
+   * Schedules that are not order deadlines, swept at the start of every sweep (a prepay
+   * job's batch shipping deadline); returns how many it fired. What it fires may set order
+   * deadlines that are already due: the same sweep then fires them.
+   */
+  sweepFirst?: (now: Date) => Promise<number>;
 }
 
 function envCount(name: string, max: number): number | undefined {
@@ -121,6 +127,7 @@ export class DeadlineRunner {
   readonly concurrency: number;
   readonly perTransaction: number;
   private readonly fireMany: FireDeadlines | undefined;
+  private readonly sweepFirst: ((now: Date) => Promise<number>) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -135,6 +142,7 @@ export class DeadlineRunner {
     this.concurrency = store.kind === 'pglite' ? 1 : Math.max(1, Math.floor(o.concurrency ?? envCount('SETTLE_DEADLINE_CONCURRENCY', 64) ?? lanes));
     this.batchSize = Math.max(1, Math.floor(o.batchSize ?? (this.concurrency > 1 ? PG_BATCH_PER_LANE * this.concurrency : DEFAULT_BATCH)));
     this.fireMany = o.fireMany;
+    this.sweepFirst = o.sweepFirst;
     this.perTransaction = o.fireMany ? Math.max(1, Math.floor(o.perTransaction ?? envCount('SETTLE_DEADLINE_PER_TRANSACTION', 500) ?? DEFAULT_PER_TRANSACTION)) : 1;
   }
 
@@ -154,13 +162,17 @@ export class DeadlineRunner {
     while (this.running) await this.running.catch(() => 0);
     this.running = (async () => {
       let total = 0;
+      // A failing schedule must not hold up the order deadlines: they still fire, then its error is thrown.
+      let firstFailed: { err: unknown } | null = null;
       try {
+        if (this.sweepFirst) total += await this.sweepFirst(this.now()).catch((err: unknown) => ((firstFailed = { err }), 0));
         // stop() lets the batch in hand finish, then ends the sweep (its leases are all used).
         while (!this.stopping) {
           const batch = await this.claim();
-          if (batch.length === 0) return total;
+          if (batch.length === 0) break;
           total += await this.fireInOrder(batch, lanes, options.serial ? 1 : this.perTransaction);
         }
+        if (firstFailed) throw (firstFailed as { err: unknown }).err;
         return total;
       } finally {
         this.running = null;

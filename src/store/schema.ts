@@ -321,6 +321,68 @@ export interface MigrationsTable {
   applied_at: Timestamp;
 }
 
+// Prepay jobs (seed 002; migration 015).
+export interface JobsTable {
+  id: string;
+  name: string;
+  provider_id: string;
+  currency: string;
+  status: 'prepay' | 'selling';
+  manual_revision: boolean;
+  batch_release_at: Timestamp | null;
+  picture_day: Timestamp | null;
+  selling_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface JobSubjectsTable {
+  id: string;
+  job_id: string;
+  name: string | null;
+  group_name: string | null;
+  access_code: string;
+  created_at: Timestamp;
+}
+
+export interface JobPhotosTable {
+  id: string;
+  job_id: string;
+  access_code: string | null;
+  group_name: string | null;
+  file_name: string;
+  created_at: Timestamp;
+}
+
+export interface JobCollectionsTable {
+  id: string;
+  job_id: string;
+  kind: 'prepay' | 'without_photos';
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface JobBatchesTable {
+  id: string;
+  job_id: string;
+  status: 'open' | 'released';
+  release_at: Timestamp | null;
+  released_at: Timestamp | null;
+  released_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface JobOrdersTable {
+  order_id: string;
+  job_id: string;
+  subject_id: string;
+  collection_id: string;
+  batch_id: string | null;
+  photos: Json;
+  populated_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
   sandbox_clock: SandboxClockTable;
@@ -350,4 +412,10 @@ export interface Database {
   web_sessions: WebSessionsTable;
   password_links: PasswordLinksTable;
   login_attempts: LoginAttemptsTable;
+  jobs: JobsTable;
+  job_subjects: JobSubjectsTable;
+  job_photos: JobPhotosTable;
+  job_collections: JobCollectionsTable;
+  job_batches: JobBatchesTable;
+  job_orders: JobOrdersTable;
 }

@@ -11,6 +11,7 @@ import {
   getProcess,
   directProcessV1_0,
   bookingProcessV1_1,
+  prepayProcess,
   isProcessName,
   processVersions,
   toMermaid,
@@ -229,4 +230,26 @@ describe('toMermaid', () => {
     );
     expect(toMermaid(directProcess, { descriptions: false })).not.toMatch(/^ {2}delivery : /m);
   });
+});
+
+describe('the prepay process (seed 002)', () => {
+  it('is valid, reaches every state, and ends only in closed or cancelled', () => {
+    expect(validateProcess(prepayProcess)).toEqual([]);
+    const reached = new Set<string>();
+    for (const t of prepayProcess.transitions) for (const b of typeof t.to === 'string' ? [{ to: t.to }] : t.to) reached.add(b.to);
+    for (const s of prepayProcess.states) expect(reached.has(s.name), s.name).toBe(true);
+    expect(prepayProcess.states.filter((s) => s.terminal).map((s) => s.name)).toEqual(['closed', 'cancelled']);
+  });
+
+  it('has production released by staff or by the job batch schedule, and no deadline while an order waits at the business', () => {
+    expect(transition(prepayProcess, 'auto_release')).toMatchObject({ actors: ['system'], scheduledBy: 'job_batch_release', from: ['batch'], to: 'production' });
+    for (const state of ['collection', 'revision', 'batch'] as const) {
+      expect(prepayProcess.transitions.filter((t) => t.from.includes(state) && t.at)).toEqual([]);
+    }
+    expect(toMermaid(prepayProcess)).toContain('  batch --> production : auto_release [system] at job batch release');
+  });
+
+  it('`settle process diagram prepay` draws it', async () => {
+    expect(await runCli(['process', 'diagram', 'prepay'], {})).toMatchObject({ code: 0, stdout: `${toMermaid(prepayProcess)}\n` });
+  }, 30_000);
 });

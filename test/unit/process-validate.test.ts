@@ -67,6 +67,13 @@ describe('validateProcess', () => {
     expect(codes(withTransition({ name: 'x', actors: ['system', 'operator'], at: ref('startsAt') }))).toEqual(['mixed_system_actor']);
   });
 
+  it('lets a schedule outside the order fire a system transition instead of `at`, only a known one, and never both', () => {
+    expect(codes(withTransition({ name: 'x', actors: ['system'], scheduledBy: 'job_batch_release' }))).toEqual([]);
+    expect(codes(withTransition({ name: 'x', actors: ['system'], scheduledBy: 'job_batch_release', at: ref('startsAt') }))).toEqual(['at_and_scheduled_by']);
+    expect(codes(withTransition({ name: 'x', scheduledBy: 'job_batch_release' }))).toEqual(['scheduled_by_without_system']);
+    expect(codes(withTransition({ name: 'x', actors: ['system'], scheduledBy: 'full_moon' as never }))).toEqual(['unknown_schedule']);
+  });
+
   it('catches names outside the vocabulary', () => {
     expect(codes(withTransition({ name: 'x', actors: ['robot' as never] }))).toEqual(['unknown_actor']);
     expect(codes(withTransition({ name: 'x', guards: ['is_friday' as never] }))).toEqual(['unknown_guard']);

@@ -2,6 +2,7 @@
 // changes, the new version is added here and orders created under the old one keep it.
 import { bookingProcess, bookingProcessV1_0, bookingProcessV1_1 } from './booking.js';
 import { directProcess, directProcessV1_0 } from './direct.js';
+import { prepayProcess } from './prepay.js';
 import type { ProcessDefinition } from './types.js';
 
 export * from './vocabulary.js';
@@ -12,12 +13,13 @@ export * from './engine.js';
 export { toMermaid, type MermaidOptions } from './mermaid.js';
 export { bookingProcess, bookingProcessV1_0, bookingProcessV1_1, type BookingProcess } from './booking.js';
 export { directProcess, directProcessV1_0, type DirectProcess } from './direct.js';
+export { prepayProcess, type PrepayProcess } from './prepay.js';
 
 /** The version new orders get, per process name. */
-export const CURRENT_PROCESSES = { booking: bookingProcess, direct: directProcess } as const;
+export const CURRENT_PROCESSES = { booking: bookingProcess, direct: directProcess, prepay: prepayProcess } as const;
 export type ProcessName = keyof typeof CURRENT_PROCESSES;
 
-const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, bookingProcessV1_1, bookingProcessV1_0, directProcess, directProcessV1_0];
+const ALL_VERSIONS: readonly ProcessDefinition[] = [bookingProcess, bookingProcessV1_1, bookingProcessV1_0, directProcess, directProcessV1_0, prepayProcess];
 
 export const isProcessName = (name: string): name is ProcessName => Object.hasOwn(CURRENT_PROCESSES, name);
 

@@ -27,6 +27,7 @@ export function toMermaid(process: ProcessDefinition, options: MermaidOptions = 
     let label = `${t.name} [${t.actors.join(', ')}]`;
     if (options.guards && t.guards?.length) label += ` if ${t.guards.join(' and ')}`;
     if (t.at) label += ` at ${formatTimeExpr(t.at, policies)}`;
+    if (t.scheduledBy) label += ` at ${t.scheduledBy.replaceAll('_', ' ')}`;
     const branches = branchesOf(t);
     for (const from of t.from) {
       for (const b of branches) {

@@ -49,6 +49,12 @@ export interface TransitionDef<S extends string = string, T extends string = str
   actions?: readonly ActionName[];
   /** System transitions only: when the deadline falls. */
   at?: TimeExpr;
+  /**
+   * System transitions only, instead of `at`: a schedule outside the order fires it.
+   * `job_batch_release`: a prepay job's batch shipping deadline (services/jobs) releases
+   * every order of the batch at once.
+   */
+  scheduledBy?: 'job_batch_release';
   /** The machine reason recorded when no person gives one (e.g. 'confirmation_expired'). */
   reasonCode?: string;
 }

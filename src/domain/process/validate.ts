@@ -61,8 +61,11 @@ function transitionIssues(t: TransitionDef, stateNames: Set<string>, terminal: S
   if (new Set(t.actors).size !== t.actors.length) add('duplicate_actor', 'lists an actor twice');
   const system = t.actors.includes('system');
   if (system && t.actors.length > 1) add('mixed_system_actor', 'a system transition cannot also be taken by people');
-  if (system && !t.at) add('system_without_at', 'a system transition needs an `at` deadline');
+  if (system && !t.at && !t.scheduledBy) add('system_without_at', 'a system transition needs an `at` deadline (or a `scheduledBy`)');
+  if (t.at && t.scheduledBy) add('at_and_scheduled_by', 'a system transition has an `at` deadline or a `scheduledBy`, not both');
   if (!system && t.at) add('at_without_system', 'only system transitions have an `at` deadline');
+  if (!system && t.scheduledBy) add('scheduled_by_without_system', 'only system transitions have a `scheduledBy`');
+  if (t.scheduledBy !== undefined && t.scheduledBy !== 'job_batch_release') add('unknown_schedule', `unknown scheduledBy '${String(t.scheduledBy)}'`);
   if (system && t.from.includes(START)) add('system_creation', 'orders cannot be created by the system');
   if (t.at) issues.push(...timeExprIssues(t.at, `transition '${t.name}' at`));
   for (const g of t.guards ?? []) if (!isGuardName(g)) add('unknown_guard', `unknown guard '${g}'`);

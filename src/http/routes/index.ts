@@ -13,9 +13,10 @@ import { catalogRoutes } from './catalog.js';
 import { siteRoutes } from './sites.js';
 import { authRoutes } from './auth.js';
 import { webConfigRoutes } from './web-config.js';
+import { jobRoutes } from './jobs.js';
 
 export async function registerRoutes(server: HttpServerLike, app: App, idempotency: Idempotency): Promise<void> {
-  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes, siteRoutes, webConfigRoutes, authRoutes]) {
+  for (const register of [healthRoutes, apiKeyRoutes, partyRoutes, moneyRoutes, settingsRoutes, ledgerRoutes, sandboxRoutes, catalogRoutes, orderRoutes, siteRoutes, jobRoutes, webConfigRoutes, authRoutes]) {
     register(server, app, idempotency);
   }
 }

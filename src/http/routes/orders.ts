@@ -12,7 +12,7 @@ const Reason = Text(1000);
 const Destination = Type.Union([Type.Literal('account_credit'), Type.Literal('card')]);
 const LineIds = Type.Array(Id('li'), { minItems: 1, maxItems: 100, uniqueItems: true });
 
-const LineInput = Type.Object(
+export const LineInput = Type.Object(
   {
     description: Type.Optional(Text(500)),
     serviceId: Type.Optional(Id('svc')),

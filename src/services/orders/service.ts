@@ -28,6 +28,8 @@ export interface OrderRequest {
   recordInsert?: (body: unknown) => RawBuilder<unknown> | null;
   /** The caller commits as soon as this returns: the transition's write may carry the commit. */
   commitWithWrite?: boolean;
+  /** A transition a schedule fires runs at its due time (as deadline firings do), so a late sweep gives the same history. */
+  now?: Date;
 }
 
 /**
@@ -123,7 +125,8 @@ export class OrderService {
 
   async transition(trx: Trx, id: string, name: string, actor: Actor, params: TransitionParams, request: OrderRequest | string): Promise<TransitionOutcome> {
     const respond = answering(request);
-    await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey: respond.idempotencyKey, respond });
+    const now = typeof request === 'string' ? undefined : request.now;
+    await runTransition(this.deps, trx, { orderId: id, transition: name, actor, params, idempotencyKey: respond.idempotencyKey, respond, ...(now ? { now } : {}) });
     const view = respond.answer();
     const pending = respond.ctx().afterCommit;
     return {

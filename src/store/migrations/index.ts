@@ -13,10 +13,11 @@ import * as m011 from './011_payout_refunds.js';
 import * as m012 from './012_fewer_index_writes.js';
 import * as m013 from './013_answers_inline.js';
 import * as m014 from './014_answers_as_text.js';
+import * as m015 from './015_prepay_jobs.js';
 
 export interface Migration {
   name: string;
   up: string;
 }
 
-export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015];
