@@ -329,6 +329,15 @@ describe('prepay jobs: refusals change nothing', () => {
     const other = await h.customer();
     const forOther = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: other.id, lines: [PACKAGE_A] }, { key: customer.key });
     expect(forOther.status).toBe(404);
+    // Pre-order lines are products: no slot, no time; nothing is created.
+    const timed = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: customer.id, lines: [{ ...PACKAGE_A, startsAt: '2031-06-01T10:00:00.000Z' }] }, { key: customer.key });
+    expect(timed.status).toBe(400);
+    expect((await h.get(`/v1/jobs/${j.id}/orders`)).body.data).toEqual([]);
+    // A batch shipping deadline must be ahead (a past one would back-date the release).
+    const past = await h.patch(`/v1/jobs/${j.id}`, { batchReleaseAt: '2001-01-01T00:00:00.000Z' });
+    expect(past.status).toBe(422);
+    expect(past.body.error.code).toBe('batch_release_in_past');
+    expect((await h.get(`/v1/jobs/${j.id}`)).body.batchReleaseAt).toBeNull();
     // Staff routes are staff only.
     expect((await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {}, { key: customer.key })).status).toBe(403);
     expect((await h.get(`/v1/jobs/${j.id}`, { key: customer.key })).status).toBe(403);

@@ -4,7 +4,6 @@
 import { Type } from '@sinclair/typebox';
 import { requireAdmin } from '../auth.js';
 import { Currency, errorResponses, Id, IdParams, ListOf, Order, PageQuery, Text } from '../schemas.js';
-import { notFound } from '../../domain/errors.js';
 import { pageOf, type RouteModule } from './route-module.js';
 import { LineInput } from './orders.js';
 
@@ -359,9 +358,7 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
     '/v1/orders/:id/job',
     { schema: { tags: ['prepay jobs'], summary: "A prepay order's place in its job: subject, access code, collection, batch and photos.", params: IdParams('ord'), response: { 200: JobOrder, ...errorResponses } } },
     async (req) => {
-      const view = await jobOrders.get(db, req.params.id).catch((err: unknown) => {
-        throw (err as { code?: string }).code === 'resource_missing' ? notFound('order', req.params.id) : err;
-      });
+      const view = await jobOrders.get(db, req.params.id);
       app.orders.assertCanSee(req.actor, view.order);
       return view;
     },

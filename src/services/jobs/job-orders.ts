@@ -11,7 +11,7 @@
 // populate, a place and a batch release of one job never interleave.
 import { sql } from 'kysely';
 import type { Db, Trx } from '../../store/db.js';
-import { conflict, notFound, ruleRefused } from '../../domain/errors.js';
+import { badRequest, conflict, notFound, ruleRefused } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { actorLabel, SYSTEM_ACTOR, type Actor, type Services } from '../context.js';
 import { toPage, type Page, type PageRequest } from '../pagination.js';
@@ -67,6 +67,9 @@ export class JobOrderService {
     const subject = await this.jobs.lookupCode(trx, input.accessCode);
     const job = await this.jobs.load(trx, subject.job_id, 'share');
     if (job.status !== 'prepay') throw conflict('job_not_prepay', `Job ${job.id} sells already; pre-orders are closed.`);
+    // Products, not sessions: a pre-order takes no seat and has no service time.
+    const timed = input.lines.findIndex((l) => l.slotId !== undefined || l.startsAt !== undefined || l.endsAt !== undefined);
+    if (timed >= 0) throw badRequest('parameter_invalid', `Line ${timed} has a slot or a time; pre-order lines are products.`, { param: `lines.${timed}` });
     const lines = input.lines.map((l) => ({ ...l, participantName: l.participantName ?? subject.name ?? undefined }));
     const order = await this.orders.create(
       trx,
@@ -105,9 +108,11 @@ export class JobOrderService {
     const now = this.s.clock.now();
     const populated: (OrderRef & { photos: number })[] = [];
     const withoutPhotos: OrderRef[] = [];
+    const byCode = groupBy(photos.filter((p) => p.access_code !== null), (p) => p.access_code!);
+    const byGroup = groupBy(photos.filter((p) => p.group_name !== null), (p) => p.group_name!);
     for (const o of held) {
-      const own = photos.filter((p) => p.access_code === o.access_code);
-      const group = o.group_name === null ? [] : photos.filter((p) => p.group_name === o.group_name);
+      const own = byCode.get(o.access_code) ?? [];
+      const group = o.group_name === null ? [] : (byGroup.get(o.group_name) ?? []);
       const refs: JobPhotoRef[] = [...own, ...group].map((p) => ({ id: p.id, fileName: p.file_name }));
       await trx.updateTable('job_orders').set({ photos: JSON.stringify(refs), populated_at: now }).where('order_id', '=', o.order_id).execute();
       if (refs.length === 0) {
@@ -339,4 +344,15 @@ export class JobOrderService {
     // None of the job's transitions refunds, so nothing is left to send after commit.
     if (outcome.after) throw new Error(`transition ${transition} left work after commit`);
   }
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }

@@ -38,6 +38,13 @@ function parseTime(value: string, param: string): Date {
   return at;
 }
 
+/** A batch shipping deadline must be ahead: a past one would release batches back-dated (there is a release button for now). */
+function releaseTime(value: string, now: Date): Date {
+  const at = parseTime(value, 'batchReleaseAt');
+  if (at.getTime() <= now.getTime()) throw ruleRefused('batch_release_in_past', `The batch shipping deadline ${at.toISOString()} is not ahead of now (${now.toISOString()}); release the batch by hand instead.`, { param: 'batchReleaseAt' });
+  return at;
+}
+
 export class JobService {
   constructor(private readonly s: Services) {}
 
@@ -53,7 +60,7 @@ export class JobService {
       currency: input.currency,
       status: 'prepay' as const,
       manual_revision: input.manualRevision ?? false,
-      batch_release_at: input.batchReleaseAt ? parseTime(input.batchReleaseAt, 'batchReleaseAt') : null,
+      batch_release_at: input.batchReleaseAt ? releaseTime(input.batchReleaseAt, now) : null,
       picture_day: input.pictureDay ? parseTime(input.pictureDay, 'pictureDay') : null,
       selling_at: null,
       created_at: now,
@@ -88,8 +95,10 @@ export class JobService {
       from job_orders jo join orders o on o.id = jo.order_id
       where jo.job_id = ${id} group by jo.collection_id, o.state`.execute(db);
     const batches = await sql<{ id: string; status: 'open' | 'released'; release_at: Date | null; released_at: Date | null; released_by: string | null; n: number }>`
-      select b.id, b.status, b.release_at, b.released_at, b.released_by, count(jo.order_id)::int as n
-      from job_batches b left join job_orders jo on jo.batch_id = b.id
+      select b.id, b.status, b.release_at, b.released_at, b.released_by, count(o.id)::int as n
+      from job_batches b
+      left join job_orders jo on jo.batch_id = b.id
+      left join orders o on o.id = jo.order_id and o.state <> 'cancelled'
       where b.job_id = ${id} group by b.id order by b.created_at, b.id`.execute(db);
     const totals = await sql<{ subjects: number; photos: number }>`
       select (select count(*)::int from job_subjects where job_id = ${id}) as subjects,
@@ -144,7 +153,7 @@ export class JobService {
     if (input.manualRevision !== undefined) set.manual_revision = input.manualRevision;
     if (input.pictureDay !== undefined) set.picture_day = input.pictureDay === null ? null : parseTime(input.pictureDay, 'pictureDay');
     if (input.batchReleaseAt !== undefined) {
-      const at = input.batchReleaseAt === null ? null : parseTime(input.batchReleaseAt, 'batchReleaseAt');
+      const at = input.batchReleaseAt === null ? null : releaseTime(input.batchReleaseAt, now);
       set.batch_release_at = at;
       await trx.updateTable('job_batches').set({ release_at: at }).where('job_id', '=', id).where('status', '=', 'open').execute();
     }
