@@ -104,7 +104,8 @@ const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Orders to look at on first start: sessions with seats (seed 003), bookings in several
- * states (seed 004), and a site with a direct order half delivered (seed 000).
+ * states (seed 004), a site with a direct order half delivered (seed 000), and a picture-day
+ * job with paid pre-orders waiting for their photos (seed 002).
  */
 async function seedDemoOrders(app: App, p: Record<'ada' | 'grace' | 'alan' | 'lumen' | 'mia', { id: string }>): Promise<void> {
   const admin: Actor = { role: 'admin', keyId: 'demo-seed' };
@@ -183,4 +184,39 @@ async function seedDemoOrders(app: App, p: Record<'ada' | 'grace' | 'alan' | 'lu
   );
   await step(listing.id, 'pay', { useAccountCredit: false, paymentMethod: 'pm_card_visa' });
   await step(listing.id, 'mark_line_done', { lineIds: [listing.lines[0]!.id] });
+
+  // Seed 002: Studio Lumen's picture day at a school. Two parents pre-ordered and paid; the
+  // photos are uploaded (Ben was absent: no photo yet), ready to populate and place.
+  const job = await tx((trx) =>
+    app.jobs.create(trx, { name: 'Lincoln Elementary – Fall Picture Day', providerId: p.lumen.id, currency: 'USD', pictureDay: at(-DAY_MS), batchReleaseAt: at(7 * DAY_MS) }),
+  );
+  const students = await tx((trx) =>
+    app.jobs.addSubjects(trx, job.id, {
+      subjects: [
+        { name: 'Ava Brown', groupName: 'Class 3B' },
+        { name: 'Ben Carter', groupName: 'Class 3B' },
+        { name: 'Cleo Diaz', groupName: 'Class 4A' },
+      ],
+      blankCards: 2,
+    }),
+  );
+  const [ava, ben] = students as [(typeof students)[0], (typeof students)[0]];
+  for (const [parent, student] of [[p.ada, ava], [p.grace, ben]] as const) {
+    const customer: Actor = { role: 'customer', keyId: 'demo-seed', customerId: parent.id };
+    const pre = await tx((trx) =>
+      app.jobOrders.preOrder(
+        trx,
+        { accessCode: student.accessCode, customerId: parent.id, lines: [{ description: 'Package A: 2 prints 5x7, 8 wallets', quantity: 1, unitAmount: 3_500 }] },
+        customer,
+        key(`pre-order-${student.id}`),
+      ),
+    );
+    await step(pre.orderId, 'pay', { useAccountCredit: true, paymentMethod: 'pm_card_visa' }, customer);
+  }
+  await tx((trx) =>
+    app.jobs.addPhotos(trx, job.id, [
+      { accessCode: ava.accessCode, fileName: 'IMG_0001.jpg' },
+      { groupName: 'Class 3B', fileName: 'GROUP_3B.jpg' },
+    ]),
+  );
 }

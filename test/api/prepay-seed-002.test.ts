@@ -186,9 +186,14 @@ describe('seed 002: the questions', () => {
     const [ava, ben] = subjects;
     const a = await preOrder(ava!.accessCode);
     const b = await preOrder(ben!.accessCode);
-    await uploadPhotos(j.id, [{ accessCode: ava!.accessCode, fileName: 'AVA.jpg' }]);
+    // Ben was absent: his class picture exists, his portrait does not.
+    await uploadPhotos(j.id, [
+      { accessCode: ava!.accessCode, fileName: 'AVA.jpg' },
+      { groupName: 'Class 3B', fileName: 'GROUP_3B.jpg' },
+    ]);
     const populated = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
     expect(populated.body.withoutPhotos).toEqual([{ orderId: b.order.id, number: b.order.number, accessCode: ben!.accessCode, subjectName: 'Ben Carter' }]);
+    expect((await h.get(`/v1/orders/${b.order.id}/job`)).body.photos).toEqual([]);
     const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
     expect(placed.body.placed.map((o: any) => o.orderId)).toEqual([a.order.id]);
     expect(placed.body.withoutPhotos.map((o: any) => o.orderId)).toEqual([b.order.id]);
@@ -199,7 +204,7 @@ describe('seed 002: the questions', () => {
 
     // Retakes: Ben's photo arrives; his collection is populated and placed into the same open batch.
     await uploadPhotos(j.id, [{ accessCode: ben!.accessCode, fileName: 'BEN_RETAKE.jpg' }]);
-    expect((await h.post(`/v1/jobs/${j.id}/collections/${split}/populate`, {})).body.withoutPhotos).toEqual([]);
+    expect((await h.post(`/v1/jobs/${j.id}/collections/${split}/populate`, {})).body.populated).toEqual([expect.objectContaining({ orderId: b.order.id, photos: 2 })]);
     const second = await h.post(`/v1/jobs/${j.id}/collections/${split}/place`, {});
     expect(second.body).toMatchObject({ batchId: placed.body.batchId, splitCollectionId: null });
     const summary = (await h.get(`/v1/jobs/${j.id}`)).body;

@@ -97,8 +97,8 @@ export class JobOrderService {
 
   /**
    * "Populate photos": every paid order of the collection gets the photos uploaded under
-   * its access code, then its group's pictures. Orders left without any are listed (the
-   * seed's error message) and stay as they are until their photos are there.
+   * its access code, then its group's pictures. Orders without a photo of their own are
+   * listed (the seed's error message) and get none, so placing splits them off.
    */
   async populate(trx: Trx, jobId: string, collectionId: string, actor: Actor, idempotencyKey: string) {
     await this.jobs.load(trx, jobId, 'update');
@@ -111,8 +111,11 @@ export class JobOrderService {
     const byCode = groupBy(photos.filter((p) => p.access_code !== null), (p) => p.access_code!);
     const byGroup = groupBy(photos.filter((p) => p.group_name !== null), (p) => p.group_name!);
     for (const o of held) {
+      // Group pictures come with the order's own photos, never instead of them: an order
+      // whose student was absent must show up as without photos, not go out with the class
+      // picture alone (staff can still attach any photo in manual revision).
       const own = byCode.get(o.access_code) ?? [];
-      const group = o.group_name === null ? [] : (byGroup.get(o.group_name) ?? []);
+      const group = own.length === 0 || o.group_name === null ? [] : (byGroup.get(o.group_name) ?? []);
       const refs: JobPhotoRef[] = [...own, ...group].map((p) => ({ id: p.id, fileName: p.file_name }));
       await trx.updateTable('job_orders').set({ photos: JSON.stringify(refs), populated_at: now }).where('order_id', '=', o.order_id).execute();
       if (refs.length === 0) {
