@@ -403,4 +403,33 @@ describe('prepay jobs under concurrency', () => {
     for (const id of ids) expect(await state(id)).toBe('production');
     expect((await h.check()).ok).toBe(true);
   });
+
+  it('a cancel racing "Place order(s) now" and the batch release: the order is refunded once, never sent to production after its refund', async () => {
+    for (let round = 0; round < 4; round++) {
+      const { job: j, subjects } = await job();
+      const orders = [];
+      for (const s of subjects) orders.push(await preOrder(s.accessCode, { credit: true }));
+      await uploadPhotos(j.id, subjects.map((s) => ({ accessCode: s.accessCode, fileName: `${s.accessCode}.jpg` })));
+      await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+      const victim = orders[round % orders.length]!;
+      const before = await h.balance(victim.customer.id);
+      const [cancel, place] = await Promise.all([
+        h.post(`/v1/orders/${victim.order.id}/cancel`, { reason: 'Parent asked to cancel' }),
+        h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {}),
+      ]);
+      expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+      expect(place.status, JSON.stringify(place.body)).toBe(200);
+      if (place.body.batchId) {
+        const release = await h.post(`/v1/jobs/${j.id}/batches/${place.body.batchId}/release`, {});
+        expect(release.status, JSON.stringify(release.body)).toBe(200);
+        expect(release.body.orders.map((o: any) => o.orderId)).not.toContain(victim.order.id);
+      }
+      const after = (await h.get(`/v1/orders/${victim.order.id}`)).body;
+      expect(after).toMatchObject({ state: 'cancelled', amounts: { paid: 3_650, refunded: 3_650 } });
+      expect(after.events.map((e: any) => e.transition)).not.toContain('release');
+      expect(await h.balance(victim.customer.id)).toBe(before + 3_650);
+      for (const o of orders) if (o !== victim) expect(await state(o.order.id)).toBe('production');
+    }
+    expect((await h.check()).ok).toBe(true);
+  });
 });
