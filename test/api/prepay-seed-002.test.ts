@@ -76,6 +76,10 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
     const list = await h.get(`/v1/jobs/${j.id}/subjects?limit=10`);
     expect(list.body.data.map((s: any) => s.name)).toEqual(['Ava Brown', 'Ben Carter', 'Cleo Diaz']);
     expect(new Set(subjects.map((s) => s.accessCode)).size).toBe(3);
+    // Found by a piece of the name or by the code; % and _ are just characters.
+    expect((await h.get(`/v1/jobs/${j.id}/subjects?q=carter`)).body.data.map((s: any) => s.name)).toEqual(['Ben Carter']);
+    expect((await h.get(`/v1/jobs/${j.id}/subjects?q=${subjects[2]!.accessCode.toLowerCase()}`)).body.data.map((s: any) => s.name)).toEqual(['Cleo Diaz']);
+    expect((await h.get(`/v1/jobs/${j.id}/subjects?q=%25`)).body.data).toEqual([]);
     for (const s of subjects) expect(s.accessCode).toMatch(/^[23456789A-HJKMNP-Z]{8}$/);
     const [ava, ben, cleo] = subjects;
 

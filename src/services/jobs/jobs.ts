@@ -202,7 +202,11 @@ export class JobService {
       .orderBy('name')
       .orderBy('id')
       .limit(page.limit + 1);
-    if (page.q) q = q.where((eb) => eb.or([eb('name', 'ilike', `%${page.q}%`), eb('access_code', '=', normalizeAccessCode(page.q!))]));
+    if (page.q) {
+      // The words as typed: % and _ match themselves, not any text.
+      const like = `%${page.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) => eb.or([eb('name', 'ilike', like), eb('access_code', '=', normalizeAccessCode(page.q!))]));
+    }
     if (page.startingAfter) {
       const after = await db.selectFrom('job_subjects').select(['name', 'id']).where('id', '=', page.startingAfter).where('job_id', '=', jobId).executeTakeFirst();
       if (!after) throw badRequest('parameter_invalid', 'starting_after is not a subject of this job.', { param: 'starting_after' });
