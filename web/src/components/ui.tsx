@@ -47,8 +47,8 @@ export function Deadline({ deadline }: { deadline: { at: string; action: string 
   );
 }
 
-export function StateBadge({ state }: { state: string }) {
-  return <span className={`badge badge-${state}`}>{words(state)}</span>;
+export function StateBadge({ state, label }: { state: string; label?: string | undefined }) {
+  return <span className={`badge badge-${state}`}>{label ?? words(state)}</span>;
 }
 
 /** A page: its title gets focus when the page opens, so screen readers hear where they are. */

@@ -162,6 +162,13 @@ const WORDS: Record<string, string> = {
   closed: 'Closed',
   cancelled: 'Cancelled',
   delivery: 'Delivery',
+  // Prepay (seed 002): where a picture-day order is on its way to the lab.
+  collection: 'In order collection',
+  revision: 'Manual revision',
+  batch: 'In batch',
+  production: 'In production',
+  selling: 'Selling',
+  prepay: 'Prepay',
   account_credit: 'Account credit',
   card: 'Card',
 };

@@ -125,7 +125,7 @@ export interface Claim {
 export interface Order {
   id: string;
   number: string;
-  process: 'booking' | 'direct' | string;
+  process: 'booking' | 'direct' | 'prepay' | string;
   /** The version of the process the order runs (kept from its creation). */
   processVersion: string;
   state: string;
@@ -260,4 +260,116 @@ export interface Settings {
   defaultRefundDestination: 'account_credit' | 'card';
   serviceFee: { fixed: number; percent: number };
   providerCommissionPercent: number;
+}
+
+// Prepay jobs (seed 002): picture-day jobs with a names list of access codes, photos,
+// order collections and batches.
+
+export type JobStatus = 'prepay' | 'selling';
+
+export interface Job {
+  id: string;
+  name: string;
+  providerId: string;
+  currency: string;
+  status: JobStatus;
+  manualRevision: boolean;
+  batchReleaseAt: string | null;
+  pictureDay: string | null;
+  sellingAt: string | null;
+  createdAt: string;
+  /** The job's own order collection (pre-orders and paper orders join it). */
+  collectionId: string;
+}
+
+export interface JobCollection {
+  id: string;
+  kind: 'prepay' | 'without_photos';
+  name: string;
+  createdAt: string;
+  /** Orders of the collection per state. */
+  orders: Record<string, number>;
+}
+
+export interface JobBatch {
+  id: string;
+  status: 'open' | 'released';
+  releaseAt: string | null;
+  releasedAt: string | null;
+  releasedBy: string | null;
+  orders: number;
+}
+
+export interface JobSummary extends Job {
+  collections: JobCollection[];
+  batches: JobBatch[];
+  subjects: number;
+  photos: number;
+}
+
+export interface JobSubject {
+  id: string;
+  jobId: string;
+  name: string | null;
+  groupName: string | null;
+  accessCode: string;
+  createdAt: string;
+}
+
+export interface JobPhoto {
+  id: string;
+  jobId: string;
+  accessCode: string | null;
+  groupName: string | null;
+  fileName: string;
+  createdAt: string;
+}
+
+export interface JobOrder {
+  jobId: string;
+  orderId: string;
+  subject: { id: string; name: string | null; groupName: string | null; accessCode: string };
+  collectionId: string;
+  batchId: string | null;
+  photos: { id: string; fileName: string }[];
+  populatedAt: string | null;
+  order: Order;
+}
+
+export interface JobOrderRef {
+  orderId: string;
+  number: string;
+  accessCode: string;
+  subjectName: string | null;
+}
+
+export interface PhotoPopulation {
+  collectionId: string;
+  populated: (JobOrderRef & { photos: number })[];
+  withoutPhotos: JobOrderRef[];
+}
+
+export interface CollectionPlacement {
+  collectionId: string;
+  batchId: string | null;
+  placed: JobOrderRef[];
+  toRevision: JobOrderRef[];
+  withoutPhotos: JobOrderRef[];
+  splitCollectionId: string | null;
+}
+
+export interface BatchRelease {
+  batchId: string;
+  releasedAt: string;
+  orders: JobOrderRef[];
+}
+
+export interface AccessCodeLookup {
+  accessCode: string;
+  jobId: string;
+  jobName: string;
+  status: JobStatus;
+  currency: string;
+  pictureDay: string | null;
+  subjectName: string | null;
 }

@@ -15,10 +15,12 @@ import { Payments } from '../order/Payments';
 import { Refunds } from '../order/Refunds';
 import { Timeline } from '../order/Timeline';
 import { ClaimPanel, StaffRefund, StaffTransitions } from '../order/StaffActions';
+import { JobOrderPanel } from '../order/JobOrderPanel';
+import { processLabel } from '../order/model';
 
 // Where staff refund part of an order: while it holds its money, and once it has ended,
 // from the provider payout while that is not paid (refundable then says how much).
-const REFUNDABLE_STATES = ['execution', 'execution_confirmation', 'delivery', 'closed', 'cancelled'];
+const REFUNDABLE_STATES = ['execution', 'execution_confirmation', 'delivery', 'closed', 'cancelled', 'collection', 'revision', 'batch', 'production'];
 
 export function AdminOrder({ id }: { id: string }) {
   useServerClock();
@@ -33,7 +35,7 @@ export function AdminOrder({ id }: { id: string }) {
             title={`Order ${o.number}`}
             subtitle={
               <>
-                <StateBadge state={o.state} /> {o.process === 'direct' ? 'Direct order' : 'Booking'}
+                <StateBadge state={o.state} /> {processLabel(o.process)}
                 {o.awaiting ? <> · waiting for the {words(o.awaiting).toLowerCase()}</> : null}
               </>
             }
@@ -49,7 +51,7 @@ export function AdminOrder({ id }: { id: string }) {
                   ['Customer', <Link key="c" to={`/admin/customers/${o.customerId}`}>{nameOf(dir, o.customerId)}</Link>],
                   ['Provider', <Link key="p" to={`/admin/providers/${o.providerId}`}>{nameOf(dir, o.providerId)}</Link>],
                   ...(o.siteId ? ([['Site', <Link key="s" to={`/admin/sites/${o.siteId}`}>{nameOf(dir, o.siteId)}</Link>]] as [string, ReactNode][]) : []),
-                  ['Service time', <Time key="t" iso={o.startsAt} />],
+                  ...(o.process === 'prepay' && !o.startsAt ? [] : ([['Service time', <Time key="t" iso={o.startsAt} />]] as [string, ReactNode][])),
                   ['Current deadline', <Deadline key="d" deadline={o.deadline} />],
                   ['Created', <Time key="cr" iso={o.createdAt} />],
                   ...(o.comment ? ([['Comment', o.comment]] as [string, string][]) : []),
@@ -57,6 +59,11 @@ export function AdminOrder({ id }: { id: string }) {
               />
               <StaffTransitions order={o} onChange={set} />
             </Section>
+            {o.process === 'prepay' ? (
+              <Section title="Prepay job">
+                <JobOrderPanel order={o} staff />
+              </Section>
+            ) : null}
             <Section title="Lines">
               <OrderLines order={o} onChange={set} staff />
             </Section>

@@ -11,7 +11,7 @@ import { Empty, Loaded, Money, Page, StateBadge, TableWrap, Time } from '../../c
 import { ErrorNote, useAction } from '../../components/Feedback';
 import { words } from '../../lib/format';
 
-const STATES = ['confirmation', 'payment', 'execution', 'execution_confirmation', 'claim', 'delivery', 'closed', 'cancelled'];
+const STATES = ['confirmation', 'payment', 'execution', 'execution_confirmation', 'collection', 'revision', 'batch', 'production', 'claim', 'delivery', 'closed', 'cancelled'];
 const FILTERS = ['state', 'process', 'customerId', 'providerId', 'siteId', 'q'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
@@ -48,7 +48,7 @@ export function AdminOrders() {
       <form className="filters" onSubmit={submit} role="search" aria-label="Filter orders">
         <TextField label="Search" type="search" value={form.q} onChange={set('q')} placeholder="Number, customer, e-mail or address" />
         <SelectField label="State" value={form.state} onChange={set('state')} options={[{ value: '', label: 'Any' }, ...STATES.map((s) => ({ value: s, label: words(s) }))]} />
-        <SelectField label="Process" value={form.process} onChange={set('process')} options={[{ value: '', label: 'Any' }, { value: 'booking', label: 'Booking' }, { value: 'direct', label: 'Direct' }]} />
+        <SelectField label="Process" value={form.process} onChange={set('process')} options={[{ value: '', label: 'Any' }, { value: 'booking', label: 'Booking' }, { value: 'direct', label: 'Direct' }, { value: 'prepay', label: 'Prepay (picture day)' }]} />
         <SelectField label="Customer" value={form.customerId} onChange={set('customerId')} options={option(dir?.customers)} />
         <SelectField label="Provider" value={form.providerId} onChange={set('providerId')} options={option(dir?.providers)} />
         <SelectField label="Site" value={form.siteId} onChange={set('siteId')} options={option(dir?.sites)} />

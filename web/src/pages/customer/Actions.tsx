@@ -82,31 +82,33 @@ export function ExecutionPanel({ order, onChange }: Props) {
   const claim = useAction();
   const [reason, setReason] = useState('');
   const [reasonError, setReasonError] = useState<string | null>(null);
-  if (order.state !== 'execution_confirmation') return null;
+  // A picture-day order in production: the parent confirms receipt or complains.
+  const prepay = order.process === 'prepay';
+  if (order.state !== (prepay ? 'production' : 'execution_confirmation')) return null;
   const openClaim = async (e: FormEvent) => {
     e.preventDefault();
     if (!reason.trim()) return setReasonError('Tell us what went wrong.');
     setReasonError(null);
-    const done = await claim.run(() => api.post<Order>(`/v1/orders/${order.id}/claims`, { reason: reason.trim() }), 'Claim opened. Staff will look into it.');
+    const done = await claim.run(() => api.post<Order>(`/v1/orders/${order.id}/claims`, { reason: reason.trim() }), prepay ? 'Complaint sent. Staff will look into it.' : 'Claim opened. Staff will look into it.');
     if (done) onChange(done);
   };
   return (
     <div className="callout">
-      <p>Was the service provided as agreed? Confirm it, or open a claim if not.</p>
+      <p>{prepay ? 'Your order went to production. Once it has arrived, confirm receipt — or, if you are not satisfied, open a complaint or give feedback.' : 'Was the service provided as agreed? Confirm it, or open a claim if not.'}</p>
       <button
         type="button"
         className="button-primary"
         disabled={confirm.pending}
         onClick={() => void confirm.run(async () => onChange(await api.post<Order>(`/v1/orders/${order.id}/confirm-execution`, {})), 'Thank you! The order is closed.')}
       >
-        Confirm the service was provided
+        {prepay ? 'Confirm receipt' : 'Confirm the service was provided'}
       </button>
       <ErrorNote error={confirm.error} />
-      <form onSubmit={openClaim} noValidate className="form" aria-label="Open a claim">
-        <TextArea label="What went wrong?" value={reason} onChange={(v) => { setReason(v); setReasonError(null); }} error={reasonError} maxLength={1000} />
+      <form onSubmit={openClaim} noValidate className="form" aria-label={prepay ? 'Open a complaint' : 'Open a claim'}>
+        <TextArea label={prepay ? 'What is wrong, or your feedback' : 'What went wrong?'} value={reason} onChange={(v) => { setReason(v); setReasonError(null); }} error={reasonError} maxLength={1000} />
         <ErrorNote error={claim.error} />
         <Submit pending={claim.pending} variant="secondary">
-          Open a claim
+          {prepay ? 'Open a complaint' : 'Open a claim'}
         </Submit>
       </form>
     </div>

@@ -1,6 +1,6 @@
 // The customer's receipt for one order: what was bought, paid and refunded (and why), the
 // current step with its deadline, and what they can do now.
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api } from '../../lib/api';
 import { serverNow, useServerClock } from '../../lib/clock';
 import { useResource } from '../../lib/hooks';
@@ -13,7 +13,8 @@ import { CancelDialog, type CancelRequest } from '../order/CancelDialog';
 import { OrderLines } from '../order/OrderLines';
 import { Payments } from '../order/Payments';
 import { Refunds } from '../order/Refunds';
-import { canCancelOrder, isSession } from '../order/model';
+import { canCancelOrder, customerStateLabel, isSession } from '../order/model';
+import { JobOrderPanel } from '../order/JobOrderPanel';
 import { ClaimPanel } from '../order/StaffActions';
 import { ConfirmChanges, ExecutionPanel, ProposalPanel, ReviewPanel } from './Actions';
 import { PayPanel } from './PayPanel';
@@ -27,6 +28,7 @@ export function Receipt({ id }: { id: string }) {
     <Loaded resource={order}>
       {(o) => {
         const set = (next: Order) => order.setData(next);
+        const prepay = o.process === 'prepay';
         const sessions = o.lines.some(isSession) && (o.state === 'payment' || o.state === 'execution');
         const mayCancel = o.process === 'booking' && canCancelOrder(o) && o.policies?.allowCustomerCancellation !== false && !sessions;
         return (
@@ -34,7 +36,7 @@ export function Receipt({ id }: { id: string }) {
             title={`Receipt ${o.number}`}
             subtitle={
               <>
-                <StateBadge state={o.state} /> <Link to="/portal">Back to transactions and receipts</Link>
+                <StateBadge state={o.state} label={customerStateLabel(o)} /> <Link to="/portal">Back to transactions and receipts</Link>
               </>
             }
           >
@@ -42,8 +44,8 @@ export function Receipt({ id }: { id: string }) {
               <DefinitionList
                 items={[
                   ['Ordered', <Time key="c" iso={o.createdAt} />],
-                  ['Service time', <Time key="s" iso={o.startsAt} />],
-                  ['Step', words(o.state)],
+                  ...(prepay ? [] : ([['Service time', <Time key="s" iso={o.startsAt} />]] as [string, ReactNode][])),
+                  ['Step', customerStateLabel(o) ?? words(o.state)],
                   ['Deadline', <Deadline key="d" deadline={o.deadline} />],
                 ]}
               />
@@ -52,7 +54,12 @@ export function Receipt({ id }: { id: string }) {
               <ProposalPanel order={o} onChange={set} />
               <ExecutionPanel order={o} onChange={set} />
             </Section>
-            <Section title="Sessions and items">
+            {prepay ? (
+              <Section title="Picture day">
+                <JobOrderPanel order={o} staff={false} />
+              </Section>
+            ) : null}
+            <Section title={prepay ? 'Products' : 'Sessions and items'}>
               <OrderLines order={o} onChange={set} staff={false} />
               <SessionsPanel order={o} onChange={set} serverNowMs={serverNow()} />
               {mayCancel ? (
@@ -69,7 +76,7 @@ export function Receipt({ id }: { id: string }) {
               <Refunds order={o} onChange={set} staff={false} />
             </Section>
             {o.claim ? (
-              <Section title="Your claim">
+              <Section title={prepay ? 'Your complaint' : 'Your claim'}>
                 <ClaimPanel order={o} onChange={set} staff={false} />
               </Section>
             ) : null}

@@ -22,6 +22,7 @@ export function StaffTransitions({ order, onChange }: { order: Order; onChange: 
     b && order.state === 'confirmation' ? { label: `Confirm for the ${order.awaiting ?? 'awaited party'}`, run: post('confirm', 'Confirmed.') } : null,
     b && order.state === 'execution' && doneLater === null ? { label: 'Mark done', run: post('mark-done', 'Marked done.') } : null,
     b && order.state === 'execution_confirmation' ? { label: 'Confirm execution', run: post('confirm-execution', 'Execution confirmed; the order is closed.') } : null,
+    order.process === 'prepay' && order.state === 'production' ? { label: 'Confirm receipt for the customer', run: post('confirm-execution', 'Receipt confirmed; the order is closed.') } : null,
   ].filter((x): x is { label: string; run: () => void } => x !== null);
   if (!buttons.length && doneLater === null) return null;
   return (

@@ -45,6 +45,8 @@ export function paymentLabel(method: string): string {
 export function lineCancellable(order: Order, line: Line, role: 'admin' | 'customer' | 'provider'): boolean {
   if (line.status !== 'open') return false;
   if (order.process === 'direct') return role === 'admin' && order.state === 'delivery';
+  // A prepay order is cancelled whole (its process has no line cancellation).
+  if (order.process === 'prepay') return false;
   return order.state === 'payment' || order.state === 'execution';
 }
 
@@ -94,7 +96,31 @@ export function markDoneFrom(order: Order, nowMs: number): string | null {
 export const CANCELLABLE_STATES: Record<string, string[]> = {
   booking: ['confirmation', 'payment', 'execution'],
   direct: ['payment', 'delivery'],
+  // Staff only (the customer cannot cancel a pre-order): before it goes to production.
+  prepay: ['payment', 'collection', 'revision', 'batch'],
 };
+
+/** What the process calls each state, for the staff's order pages ("Booking", "Prepay order"…). */
+export function processLabel(process: string): string {
+  return process === 'direct' ? 'Direct order' : process === 'prepay' ? 'Prepay order (picture day)' : process === 'booking' ? 'Booking' : process;
+}
+
+// A picture-day order as the parent follows it: what is happening to it now.
+const PREPAY_STEPS: Record<string, string> = {
+  payment: 'Waiting for your payment',
+  collection: 'Paid · photos follow picture day',
+  revision: 'Photos being prepared',
+  batch: 'Photos ready · going to the lab',
+  production: 'In production',
+  claim: 'Complaint open',
+  closed: 'Closed',
+  cancelled: 'Cancelled',
+};
+
+/** The state as the customer reads it (prepay orders say where the photos are). */
+export function customerStateLabel(order: Order): string | undefined {
+  return order.process === 'prepay' ? PREPAY_STEPS[order.state] : undefined;
+}
 
 export function canCancelOrder(order: Order): boolean {
   return (CANCELLABLE_STATES[order.process] ?? []).includes(order.state) && openLines(order).length > 0;
