@@ -11,11 +11,14 @@ import { AdminOrders } from './pages/admin/Orders';
 import { AdminOrder } from './pages/admin/Order';
 import { AdminSites } from './pages/admin/Sites';
 import { AdminSite } from './pages/admin/Site';
+import { AdminJobs } from './pages/admin/Jobs';
+import { AdminJob } from './pages/admin/Job';
 import { AdminCustomers } from './pages/admin/Customers';
 import { AdminCustomer } from './pages/admin/Customer';
 import { AdminProviders, AdminProvider } from './pages/admin/Providers';
 import { AdminSettings } from './pages/admin/Settings';
 import { PortalHome } from './pages/customer/Home';
+import { PreOrderPage } from './pages/customer/PreOrder';
 import { Receipt } from './pages/customer/Receipt';
 import { ProviderHome } from './pages/provider/Home';
 import { ProviderOrder } from './pages/provider/Order';
@@ -27,12 +30,15 @@ const ROUTES: { pattern: string; role: Role; render: (p: Params) => ReactNode }[
   { pattern: '/admin/orders/:id', role: 'admin', render: (p) => <AdminOrder id={p.id as string} /> },
   { pattern: '/admin/sites', role: 'admin', render: () => <AdminSites /> },
   { pattern: '/admin/sites/:id', role: 'admin', render: (p) => <AdminSite id={p.id as string} /> },
+  { pattern: '/admin/jobs', role: 'admin', render: () => <AdminJobs /> },
+  { pattern: '/admin/jobs/:id', role: 'admin', render: (p) => <AdminJob id={p.id as string} /> },
   { pattern: '/admin/customers', role: 'admin', render: () => <AdminCustomers /> },
   { pattern: '/admin/customers/:id', role: 'admin', render: (p) => <AdminCustomer id={p.id as string} /> },
   { pattern: '/admin/providers', role: 'admin', render: () => <AdminProviders /> },
   { pattern: '/admin/providers/:id', role: 'admin', render: (p) => <AdminProvider id={p.id as string} /> },
   { pattern: '/admin/settings', role: 'admin', render: () => <AdminSettings /> },
   { pattern: '/portal', role: 'customer', render: () => <PortalHome /> },
+  { pattern: '/portal/pre-order', role: 'customer', render: () => <PreOrderPage /> },
   { pattern: '/portal/receipts/:id', role: 'customer', render: (p) => <Receipt id={p.id as string} /> },
   { pattern: '/provider', role: 'provider', render: () => <ProviderHome /> },
   { pattern: '/provider/orders/:id', role: 'provider', render: (p) => <ProviderOrder id={p.id as string} /> },

@@ -9,11 +9,15 @@ const NAV: Record<string, { to: string; label: string }[]> = {
   admin: [
     { to: '/admin/orders', label: 'Orders' },
     { to: '/admin/sites', label: 'Sites' },
+    { to: '/admin/jobs', label: 'Jobs' },
     { to: '/admin/customers', label: 'Customers' },
     { to: '/admin/providers', label: 'Providers' },
     { to: '/admin/settings', label: 'Settings' },
   ],
-  customer: [{ to: '/portal', label: 'Transactions and receipts' }],
+  customer: [
+    { to: '/portal', label: 'Transactions and receipts' },
+    { to: '/portal/pre-order', label: 'Pre-order photos' },
+  ],
   provider: [
     { to: '/provider', label: 'Orders' },
     { to: '/provider/payouts', label: 'Payouts' },

@@ -9,6 +9,7 @@ import { DefinitionList, Empty, Loaded, Page, Section, StateBadge } from '../../
 import { OrdersTable } from '../OrdersTable';
 import { TransactionsTable } from '../TransactionsTable';
 import { Balances } from '../admin/Customers';
+import { customerStateLabel } from '../order/model';
 
 export function PortalHome() {
   const { user } = useSession();
@@ -17,7 +18,15 @@ export function PortalHome() {
   const orders = useResource(() => api.get<ListPage<Order>>('/v1/orders', { limit: 50 }), []);
   const txns = useResource(() => api.get<ListPage<Transaction>>(`/v1/customers/${id}/transactions`, { limit: 50 }), [id]);
   return (
-    <Page title="Transactions and receipts" subtitle={user ? `Signed in as ${user.name}` : undefined}>
+    <Page
+      title="Transactions and receipts"
+      subtitle={user ? `Signed in as ${user.name}` : undefined}
+      actions={
+        <Link to="/portal/pre-order" className="button-link">
+          Pre-order with an access code
+        </Link>
+      }
+    >
       <Section title="Your balance">
         <Loaded resource={me}>{(c) => <DefinitionList items={[['Account credit', <Balances key="b" balances={c.balances} />]]} />}</Loaded>
       </Section>
@@ -36,7 +45,7 @@ export function PortalHome() {
                     heading: 'Status',
                     cell: (o) => (
                       <>
-                        <StateBadge state={o.state} />
+                        <StateBadge state={o.state} label={customerStateLabel(o)} />
                         {o.awaiting === 'customer' && o.state !== 'closed' ? <span className="badge badge-action">Your turn</span> : null}
                       </>
                     ),

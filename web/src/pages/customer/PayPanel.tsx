@@ -9,7 +9,7 @@ import { ErrorNote, useAction } from '../../components/Feedback';
 import { Checkbox, SelectField, Submit, TextField } from '../../components/forms';
 import { Deadline } from '../../components/ui';
 
-const SANDBOX_CARDS = [
+export const SANDBOX_CARDS = [
   { value: 'pm_card_visa', label: 'Visa ending 4242 (test card, succeeds)' },
   { value: 'pm_card_declined', label: 'Card ending 0002 (test card, declined)' },
   { value: 'pm_card_refund_fails', label: 'Card ending 5556 (test card, refunds fail)' },

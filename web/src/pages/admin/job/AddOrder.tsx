@@ -1,0 +1,127 @@
+// "Add order" in the job's order collection: a paper order (seed 002's Q&A) for a student on
+// the names list or a blank card, for a customer, with its products; paid now from the
+// customer's account credit or by card, or left for the customer to pay online.
+import { useState, type FormEvent } from 'react';
+import { api } from '../../../lib/api';
+import { useDirectory } from '../../../lib/directory';
+import { money } from '../../../lib/format';
+import { useSession } from '../../../lib/session';
+import type { JobOrder, JobSubject, JobSummary, Order } from '../../../lib/types';
+import { ErrorNote, useAction } from '../../../components/Feedback';
+import { SelectField, Submit, TextField } from '../../../components/forms';
+import { emptyLine, LinesEditor, parseLines, type LineErrors, type LineRow } from '../../order/LinesEditor';
+import { SANDBOX_CARDS } from '../../customer/PayPanel';
+import { subjectLabel } from './Names';
+
+type Payment = 'later' | 'credit' | 'card';
+
+export function AddOrderForm({ job, subjects, onDone }: { job: JobSummary; subjects: JobSubject[]; onDone: () => void }) {
+  const dir = useDirectory();
+  const { config } = useSession();
+  const [customerId, setCustomerId] = useState('');
+  const [code, setCode] = useState('');
+  const [student, setStudent] = useState('');
+  const [rows, setRows] = useState<LineRow[]>([emptyLine()]);
+  const [lineErrors, setLineErrors] = useState<LineErrors[]>([]);
+  const [payment, setPayment] = useState<Payment>('credit');
+  const [card, setCard] = useState(config.mode === 'sandbox' ? 'pm_card_visa' : '');
+  const [errors, setErrors] = useState<{ customer?: string; code?: string; card?: string }>({});
+  const [unpaid, setUnpaid] = useState<{ number: string; error: unknown } | null>(null);
+  const act = useAction();
+  const subject = subjects.find((s) => s.accessCode === code);
+  const blank = subject !== undefined && subject.name === null;
+  const customer = dir?.customers.find((c) => c.id === customerId);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const parsed = parseLines(rows, job.currency);
+    setLineErrors(parsed.ok ? [] : parsed.errors);
+    const next = {
+      ...(customerId ? {} : { customer: 'Choose the customer (who pays).' }),
+      ...(code ? {} : { code: 'Choose the access code on the paper form (a blank card for a student not on the list).' }),
+      ...(payment === 'card' && !card.trim() ? { card: 'Choose the card.' } : {}),
+    };
+    setErrors(next);
+    if (!parsed.ok || Object.keys(next).length) return;
+    const participant = blank && student.trim() ? { participantName: student.trim() } : {};
+    let payError: unknown = null;
+    const created = await act.run(
+      async () => {
+        const jo = await api.post<JobOrder>('/v1/pre-orders', { accessCode: code, customerId, lines: parsed.lines.map((l) => ({ ...l, ...participant })) });
+        if (payment !== 'later' && jo.order.state === 'payment') {
+          try {
+            await api.post<Order>(`/v1/orders/${jo.orderId}/pay`, payment === 'credit' ? { useAccountCredit: true } : { useAccountCredit: false, paymentMethod: card.trim() });
+          } catch (err) {
+            payError = err;
+          }
+        }
+        return jo;
+      },
+      (jo) => `Order ${jo.order.number} added to the collection${payError ? '' : payment === 'later' ? '; it waits for the customer to pay' : ' and paid'}.`,
+    );
+    if (!created) return;
+    if (payError) {
+      setUnpaid({ number: created.order.number, error: payError });
+      return;
+    }
+    onDone();
+  };
+  if (unpaid) {
+    return (
+      <div>
+        <p>
+          Order <strong>{unpaid.number}</strong> was added to the collection, but the payment was refused; it waits for payment (the customer can pay online).
+        </p>
+        <ErrorNote error={unpaid.error} />
+        <button type="button" className="button-primary" onClick={onDone}>
+          Close
+        </button>
+      </div>
+    );
+  }
+  return (
+    <form onSubmit={submit} noValidate className="form" aria-label="Add a paper order">
+      <p className="hint">The order joins this job's order collection like an online pre-order. Add students who are not on the names list there first, or use a blank card.</p>
+      <SelectField
+        label="Customer"
+        value={customerId}
+        onChange={(v) => {
+          setCustomerId(v);
+          setErrors(({ customer: _fixed, ...rest }) => rest);
+        }}
+        error={errors.customer ?? null}
+        options={[{ value: '', label: 'Choose…' }, ...(dir?.customers ?? []).map((c) => ({ value: c.id, label: `${c.name} (${c.email})` }))]}
+      />
+      <SelectField
+        label="Access code"
+        value={code}
+        onChange={(v) => {
+          setCode(v);
+          setErrors(({ code: _fixed, ...rest }) => rest);
+        }}
+        error={errors.code ?? null}
+        options={[{ value: '', label: 'Choose…' }, ...subjects.map((s) => ({ value: s.accessCode, label: subjectLabel(s) }))]}
+      />
+      {blank ? <TextField label="Student's name (blank card, optional)" value={student} onChange={setStudent} maxLength={200} hint="Printed on the order's products." /> : null}
+      <LinesEditor rows={rows} onChange={(r) => { setRows(r); setLineErrors([]); }} errors={lineErrors} currency={job.currency} />
+      <SelectField
+        label="Payment"
+        value={payment}
+        onChange={(v) => setPayment(v as Payment)}
+        options={[
+          { value: 'credit', label: `Pay now from the customer's account credit${customer ? ` (balance ${money(customer.balances[job.currency] ?? 0, job.currency)})` : ''}` },
+          { value: 'card', label: 'Pay now by card' },
+          { value: 'later', label: 'The customer pays online (the order waits for payment)' },
+        ]}
+      />
+      {payment === 'card' ? (
+        config.mode === 'sandbox' ? (
+          <SelectField label="Card" value={card} onChange={setCard} options={SANDBOX_CARDS} error={errors.card ?? null} />
+        ) : (
+          <TextField label="Card (payment method)" value={card} onChange={setCard} error={errors.card ?? null} />
+        )
+      ) : null}
+      <ErrorNote error={act.error} />
+      <Submit pending={act.pending}>Add order</Submit>
+    </form>
+  );
+}
