@@ -187,8 +187,19 @@ async function seedDemoOrders(app: App, p: Record<'ada' | 'grace' | 'alan' | 'lu
 
   // Seed 002: Studio Lumen's picture day at a school. Two parents pre-ordered and paid; the
   // photos are uploaded (Ben was absent: no photo yet), ready to populate and place.
+  const priceList: { id: string }[] = [];
+  for (const [name, unitAmountMinor] of [['Package A: 2 prints 5x7, 8 wallets', 3_500], ['Class group print 8x10', 1_200], ['Memory mate 8x10', 2_500]] as const) {
+    priceList.push(await tx((trx) => app.catalog.createService(trx, { providerId: p.lumen.id, name, unitAmountMinor, currency: 'USD' })));
+  }
   const job = await tx((trx) =>
-    app.jobs.create(trx, { name: 'Lincoln Elementary – Fall Picture Day', providerId: p.lumen.id, currency: 'USD', pictureDay: at(-DAY_MS), batchReleaseAt: at(7 * DAY_MS) }),
+    app.jobs.create(trx, {
+      name: 'Lincoln Elementary – Fall Picture Day',
+      providerId: p.lumen.id,
+      currency: 'USD',
+      pictureDay: at(-DAY_MS),
+      batchReleaseAt: at(7 * DAY_MS),
+      productIds: priceList.map((service) => service.id),
+    }),
   );
   const students = await tx((trx) =>
     app.jobs.addSubjects(trx, job.id, {
@@ -206,7 +217,7 @@ async function seedDemoOrders(app: App, p: Record<'ada' | 'grace' | 'alan' | 'lu
     const pre = await tx((trx) =>
       app.jobOrders.preOrder(
         trx,
-        { accessCode: student.accessCode, customerId: parent.id, lines: [{ description: 'Package A: 2 prints 5x7, 8 wallets', quantity: 1, unitAmount: 3_500 }] },
+        { accessCode: student.accessCode, customerId: parent.id, lines: [{ serviceId: priceList[0]!.id, quantity: 1 }, { serviceId: priceList[1]!.id, quantity: 1 }] },
         customer,
         key(`pre-order-${student.id}`),
       ),

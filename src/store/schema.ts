@@ -336,6 +336,12 @@ export interface JobsTable {
   updated_at: Timestamp;
 }
 
+export interface JobProductsTable {
+  job_id: string;
+  service_id: string;
+  position: number;
+}
+
 export interface JobSubjectsTable {
   id: string;
   job_id: string;
@@ -413,6 +419,7 @@ export interface Database {
   password_links: PasswordLinksTable;
   login_attempts: LoginAttemptsTable;
   jobs: JobsTable;
+  job_products: JobProductsTable;
   job_subjects: JobSubjectsTable;
   job_photos: JobPhotosTable;
   job_collections: JobCollectionsTable;

@@ -18,12 +18,28 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const PACKAGE_A = { description: 'Package A: 2 prints 5x7, 8 wallets', quantity: 1, unitAmount: 3_500 };
-const GROUP_PRINT = { description: 'Class group print 8x10', quantity: 1, unitAmount: 1_200 };
+// The price list every test job offers (the provider's products, created per job).
+const PRODUCTS = [
+  { name: 'Package A: 2 prints 5x7, 8 wallets', unitAmount: 3_500 },
+  { name: 'Class group print 8x10', unitAmount: 1_200 },
+  { name: 'Memory mate 8x10', unitAmount: 2_500 },
+];
+type JobLike = { products: { serviceId: string; name: string; unitAmount: number }[] };
+/** A line for the n-th product of the job's price list (0: Package A, 1: group print, 2: memory mate). */
+const item = (j: JobLike, n = 0, quantity = 1) => ({ serviceId: j.products[n]!.serviceId, quantity });
+/** A line staff write themselves on a paper order. */
+const PAPER_LINE = { description: 'Package A (paper form)', quantity: 1, unitAmount: 3_500 };
 
 async function job(opts: { manualRevision?: boolean; batchReleaseAt?: string; names?: { name: string; groupName?: string }[]; blankCards?: number } = {}) {
   const provider = await h.provider();
+  const productIds = [];
+  for (const p of PRODUCTS) {
+    const svc = await h.post('/v1/services', { name: p.name, providerId: provider.id, unitAmount: p.unitAmount, currency: 'USD' });
+    expect(svc.status, JSON.stringify(svc.body)).toBe(200);
+    productIds.push(svc.body.id);
+  }
   const created = await h.post('/v1/jobs', {
+    productIds,
     name: 'Lincoln Elementary – Fall Picture Day',
     providerId: provider.id,
     currency: 'USD',
@@ -43,9 +59,9 @@ async function job(opts: { manualRevision?: boolean; batchReleaseAt?: string; na
 }
 
 /** A parent pre-orders for the subject with `code` and pays (account credit, or a card). */
-async function preOrder(code: string, opts: { credit?: boolean; lines?: unknown[]; pay?: boolean } = {}) {
+async function preOrder(j: JobLike, code: string, opts: { credit?: boolean; lines?: unknown[]; pay?: boolean } = {}) {
   const customer = await h.customer({ credit: opts.credit ? 20_000 : 0, name: 'Pat Parent' });
-  const ordered = await h.post('/v1/pre-orders', { accessCode: code, customerId: customer.id, lines: opts.lines ?? [PACKAGE_A] }, { key: customer.key });
+  const ordered = await h.post('/v1/pre-orders', { accessCode: code, customerId: customer.id, lines: opts.lines ?? [item(j)] }, { key: customer.key });
   expect(ordered.status, JSON.stringify(ordered.body)).toBe(200);
   expect(ordered.body.order).toMatchObject({ process: 'prepay', state: 'payment' });
   if (opts.pay === false) return { customer, order: ordered.body.order, jobOrder: ordered.body };
@@ -86,9 +102,9 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
     // Before picture day parents look the code up and pre-order; card and account credit both work.
     const lookup = await h.get(`/v1/access-codes/${ava!.accessCode.toLowerCase()}`, { key: (await h.customer()).key });
     expect(lookup.body).toMatchObject({ jobId: j.id, subjectName: 'Ava Brown', status: 'prepay', currency: 'USD' });
-    const a = await preOrder(ava!.accessCode, { lines: [PACKAGE_A, GROUP_PRINT] });
-    const b = await preOrder(ben!.accessCode, { credit: true });
-    const c = await preOrder(cleo!.accessCode);
+    const a = await preOrder(j, ava!.accessCode, { lines: [item(j, 0), item(j, 1)] });
+    const b = await preOrder(j, ben!.accessCode, { credit: true });
+    const c = await preOrder(j, cleo!.accessCode);
     expect(a.order.amounts).toMatchObject({ subtotal: 4_700, serviceFee: 150, total: 4_850, paid: 4_850 });
     expect(a.order.lines.map((l: any) => l.participantName)).toEqual(['Ava Brown', 'Ava Brown']);
 
@@ -146,7 +162,7 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
     const start = new Date((await h.get('/v1/test/clock')).body.now);
     const deadline = new Date(start.getTime() + 3 * DAY * 1000).toISOString();
     const { job: j, subjects } = await job({ batchReleaseAt: deadline });
-    const a = await preOrder(subjects[0]!.accessCode);
+    const a = await preOrder(j, subjects[0]!.accessCode);
     await uploadPhotos(j.id, [{ accessCode: subjects[0]!.accessCode, fileName: 'A.jpg' }]);
     expect((await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {})).status).toBe(200);
     const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
@@ -174,11 +190,21 @@ describe('seed 002: the questions', () => {
     const list = (await h.get(`/v1/jobs/${j.id}/subjects?limit=10`)).body.data;
     expect(list.map((s: any) => s.name)).toEqual(['Dan Evans', 'Eve Fox', null, null]);
     const blank = list[2];
+    // Parents buy from the price list at its prices; a line of their own is staff's privilege.
+    const parentKey = (await h.customer()).key;
+    const lookup = await h.get(`/v1/access-codes/${blank.accessCode}`, { key: parentKey });
+    expect(lookup.body.products.map((p: any) => [p.name, p.unitAmount])).toEqual(PRODUCTS.map((p) => [p.name, p.unitAmount]));
     // The paper form came with cash: staff add the order for the parent and pay it from credit.
     const parent = await h.customer({ credit: 5_000 });
-    const added = await h.post('/v1/pre-orders', { accessCode: blank.accessCode, customerId: parent.id, lines: [PACKAGE_A] });
+    const added = await h.post('/v1/pre-orders', { accessCode: blank.accessCode, customerId: parent.id, lines: [PAPER_LINE], subjectName: 'Finn Garcia' });
     expect(added.status, JSON.stringify(added.body)).toBe(200);
-    expect(added.body).toMatchObject({ jobId: j.id, collectionId: j.collectionId, subject: { id: blank.id, name: null } });
+    expect(added.body).toMatchObject({ jobId: j.id, collectionId: j.collectionId, subject: { id: blank.id, name: 'Finn Garcia' } });
+    expect(added.body.order.lines[0].participantName).toBe('Finn Garcia');
+    // The blank card now carries the name written on the form; a named card keeps its own.
+    expect((await h.get(`/v1/jobs/${j.id}/subjects?q=finn`)).body.data.map((s: any) => s.id)).toEqual([blank.id]);
+    const rename = await h.post('/v1/pre-orders', { accessCode: blank.accessCode, customerId: parent.id, lines: [PAPER_LINE], subjectName: 'Someone Else' });
+    expect(rename.status).toBe(409);
+    expect(rename.body.error.code).toBe('subject_named');
     const paid = await h.post(`/v1/orders/${added.body.orderId}/pay`, { useAccountCredit: true });
     expect(paid.body.state).toBe('collection');
     const inCollection = await h.get(`/v1/jobs/${j.id}/orders?collectionId=${j.collectionId}`);
@@ -188,8 +214,8 @@ describe('seed 002: the questions', () => {
   it('Q: a student missed picture day — populating lists the orders without photos, placing moves them to a new collection, the retakes are populated and placed later', async () => {
     const { job: j, subjects } = await job();
     const [ava, ben] = subjects;
-    const a = await preOrder(ava!.accessCode);
-    const b = await preOrder(ben!.accessCode);
+    const a = await preOrder(j, ava!.accessCode);
+    const b = await preOrder(j, ben!.accessCode);
     // Ben was absent: his class picture exists, his portrait does not.
     await uploadPhotos(j.id, [
       { accessCode: ava!.accessCode, fileName: 'AVA.jpg' },
@@ -219,7 +245,7 @@ describe('seed 002: the questions', () => {
   it('error populating photos: photos uploaded under the wrong code are moved to the right one, then populated', async () => {
     const { job: j, subjects } = await job();
     const [ava, ben] = subjects;
-    const a = await preOrder(ava!.accessCode);
+    const a = await preOrder(j, ava!.accessCode);
     const [wrong] = await uploadPhotos(j.id, [{ accessCode: ben!.accessCode, fileName: 'AVA_BUT_TAGGED_BEN.jpg' }]);
     const first = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
     expect(first.body.withoutPhotos.map((o: any) => o.orderId)).toEqual([a.order.id]);
@@ -240,7 +266,7 @@ describe('seed 002: the questions', () => {
   it('Q: group photos and memory mates — manual revision: placed orders wait, staff replace the image and release them one by one into the batch', async () => {
     const { job: j, subjects } = await job({ manualRevision: true });
     const [ava] = subjects;
-    const a = await preOrder(ava!.accessCode, { lines: [{ description: 'Memory mate 8x10', quantity: 1, unitAmount: 2_500 }] });
+    const a = await preOrder(j, ava!.accessCode, { lines: [item(j, 2)] });
     const [draft] = await uploadPhotos(j.id, [{ accessCode: ava!.accessCode, fileName: 'AVA_DRAFT.jpg' }]);
     await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
     const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
@@ -262,8 +288,8 @@ describe('seed 002: the questions', () => {
 
   it('Q: cancel a prepay order before release (no pictures taken) — refunded in the same step, with the service fee as the settings say, and still found by search', async () => {
     const { job: j, subjects } = await job();
-    const a = await preOrder(subjects[0]!.accessCode, { credit: true });
-    const b = await preOrder(subjects[1]!.accessCode);
+    const a = await preOrder(j, subjects[0]!.accessCode, { credit: true });
+    const b = await preOrder(j, subjects[1]!.accessCode);
     const before = await h.balance(a.customer.id);
     const cancelled = await h.post(`/v1/orders/${a.order.id}/cancel`, { reason: 'No pictures taken of this student' });
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
@@ -277,7 +303,7 @@ describe('seed 002: the questions', () => {
     expect(populated.body.populated.map((p: any) => p.orderId)).toEqual([b.order.id]);
     // The card-paid one, with the fee kept: the business chose not to refund fees.
     expect((await h.patch('/v1/settings', { refundServiceFeeOnCancellation: false })).status).toBe(200);
-    const c = await preOrder(subjects[2]!.accessCode);
+    const c = await preOrder(j, subjects[2]!.accessCode);
     const kept = await h.post(`/v1/orders/${c.order.id}/cancel`, { reason: 'Moved away', refundDestination: 'card' });
     expect(kept.body).toMatchObject({ state: 'cancelled', amounts: { paid: 3_650, refunded: 3_500 } });
     expect(kept.body.refunds).toEqual([expect.objectContaining({ amount: 3_500, destination: 'card', status: 'succeeded' })]);
@@ -290,7 +316,7 @@ describe('seed 002: the questions', () => {
 
   it('Q: complaints — the customer opens one on the order in production, staff refund part of it, the order closes and the payout shrinks', async () => {
     const { job: j, subjects } = await job();
-    const a = await preOrder(subjects[0]!.accessCode, { credit: true });
+    const a = await preOrder(j, subjects[0]!.accessCode, { credit: true });
     await uploadPhotos(j.id, [{ accessCode: subjects[0]!.accessCode, fileName: 'A.jpg' }]);
     await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
     const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
@@ -310,12 +336,12 @@ describe('seed 002: the questions', () => {
 
   it('IV. Switch Job to Selling — pre-orders end, placed orders go on, and there is no way back', async () => {
     const { job: j, subjects } = await job();
-    const a = await preOrder(subjects[0]!.accessCode);
+    const a = await preOrder(j, subjects[0]!.accessCode);
     const selling = await h.patch(`/v1/jobs/${j.id}`, { status: 'selling' });
     expect(selling.status, JSON.stringify(selling.body)).toBe(200);
     expect(selling.body).toMatchObject({ status: 'selling', sellingAt: expect.any(String) });
     const customer = await h.customer();
-    const refused = await h.post('/v1/pre-orders', { accessCode: subjects[1]!.accessCode, customerId: customer.id, lines: [PACKAGE_A] }, { key: customer.key });
+    const refused = await h.post('/v1/pre-orders', { accessCode: subjects[1]!.accessCode, customerId: customer.id, lines: [item(j)] }, { key: customer.key });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('job_not_prepay');
     const back = await h.patch(`/v1/jobs/${j.id}`, { status: 'prepay' });
@@ -332,14 +358,30 @@ describe('prepay jobs: refusals change nothing', () => {
   it('unknown codes, placing before populating, empty batches, unpaid orders, and who may do what', async () => {
     const { job: j, subjects } = await job();
     const customer = await h.customer();
-    const unknown = await h.post('/v1/pre-orders', { accessCode: 'ZZZZ2222', customerId: customer.id, lines: [PACKAGE_A] }, { key: customer.key });
+    const unknown = await h.post('/v1/pre-orders', { accessCode: 'ZZZZ2222', customerId: customer.id, lines: [item(j)] }, { key: customer.key });
     expect(unknown.status).toBe(404);
     // A customer pre-orders only for themselves.
     const other = await h.customer();
-    const forOther = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: other.id, lines: [PACKAGE_A] }, { key: customer.key });
+    const forOther = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: other.id, lines: [item(j)] }, { key: customer.key });
     expect(forOther.status).toBe(404);
+    // A customer pre-orders from the price list at its prices: a line of their own, a price
+    // of their own or another provider's product is refused, and nothing is created.
+    const foreign = await h.post('/v1/services', { name: 'Someone else\'s package', providerId: (await h.provider()).id, unitAmount: 10, currency: 'USD' });
+    for (const line of [PAPER_LINE, { ...item(j), unitAmount: 0 }, { ...item(j), description: 'Package A, cheap' }, { serviceId: foreign.body.id, quantity: 1 }]) {
+      const r = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: customer.id, lines: [line] }, { key: customer.key });
+      expect(r.status, JSON.stringify(line)).toBe(422);
+      expect(r.body.error.code).toBe('not_on_price_list');
+    }
+    // The price list itself: the provider's own products, not sessions with slots.
+    const session = await h.post('/v1/services', { name: 'Mini session', providerId: j.providerId, unitAmount: 5_000, currency: 'USD', slots: [{ startsAt: '2031-06-01T10:00:00.000Z', endsAt: '2031-06-01T11:00:00.000Z', capacity: 4 }] });
+    const withSession = await h.patch(`/v1/jobs/${j.id}`, { productIds: [session.body.id] });
+    expect(withSession.status).toBe(422);
+    expect(withSession.body.error.code).toBe('product_has_slots');
+    const withForeign = await h.patch(`/v1/jobs/${j.id}`, { productIds: [foreign.body.id] });
+    expect(withForeign.body.error.code).toBe('service_of_other_provider');
+    expect((await h.get(`/v1/jobs/${j.id}`)).body.products).toHaveLength(3);
     // Pre-order lines are products: no slot, no time; nothing is created.
-    const timed = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: customer.id, lines: [{ ...PACKAGE_A, startsAt: '2031-06-01T10:00:00.000Z' }] }, { key: customer.key });
+    const timed = await h.post('/v1/pre-orders', { accessCode: subjects[0]!.accessCode, customerId: customer.id, lines: [{ ...item(j), startsAt: '2031-06-01T10:00:00.000Z' }] }, { key: customer.key });
     expect(timed.status).toBe(400);
     expect((await h.get(`/v1/jobs/${j.id}/orders`)).body.data).toEqual([]);
     // A batch shipping deadline must be ahead (a past one would back-date the release).
@@ -351,8 +393,8 @@ describe('prepay jobs: refusals change nothing', () => {
     expect((await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {}, { key: customer.key })).status).toBe(403);
     expect((await h.get(`/v1/jobs/${j.id}`, { key: customer.key })).status).toBe(403);
 
-    const paid = await preOrder(subjects[0]!.accessCode);
-    const unpaid = await preOrder(subjects[1]!.accessCode, { pay: false });
+    const paid = await preOrder(j, subjects[0]!.accessCode);
+    const unpaid = await preOrder(j, subjects[1]!.accessCode, { pay: false });
     const early = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe('photos_not_populated');
@@ -387,7 +429,7 @@ describe('prepay jobs under concurrency', () => {
     const names = Array.from({ length: 8 }, (_, i) => ({ name: `Student ${String(i).padStart(2, '0')}` }));
     const { job: j, subjects } = await job({ names, batchReleaseAt: deadline });
     const orders = [];
-    for (const s of subjects) orders.push(await preOrder(s.accessCode, { credit: true }));
+    for (const s of subjects) orders.push(await preOrder(j, s.accessCode, { credit: true }));
     await uploadPhotos(j.id, subjects.map((s) => ({ accessCode: s.accessCode, fileName: `${s.accessCode}.jpg` })));
     expect((await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {})).status).toBe(200);
     const both = await Promise.all([1, 2].map(() => h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {})));
@@ -412,7 +454,7 @@ describe('prepay jobs under concurrency', () => {
     for (let round = 0; round < 4; round++) {
       const { job: j, subjects } = await job();
       const orders = [];
-      for (const s of subjects) orders.push(await preOrder(s.accessCode, { credit: true }));
+      for (const s of subjects) orders.push(await preOrder(j, s.accessCode, { credit: true }));
       await uploadPhotos(j.id, subjects.map((s) => ({ accessCode: s.accessCode, fileName: `${s.accessCode}.jpg` })));
       await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
       const victim = orders[round % orders.length]!;

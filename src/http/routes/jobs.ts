@@ -12,6 +12,8 @@ const NullableTime = Type.Union([Time, Type.Null()]);
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const AccessCode = Type.String({ minLength: 4, maxLength: 40, description: 'The access code on the QR card (case, spaces and dashes ignored).' });
 
+const Product = Type.Object({ serviceId: Type.String(), name: Type.String(), unitAmount: Type.Integer() });
+
 const Job = Type.Object({
   id: Type.String(),
   object: Type.Literal('job'),
@@ -25,6 +27,7 @@ const Job = Type.Object({
   sellingAt: Nullable(Type.String()),
   createdAt: Type.String(),
   collectionId: Type.String({ description: "The job's own order collection." }),
+  products: Type.Array(Product, { description: 'The price list customers pre-order from.' }),
 });
 
 const JobSummary = Type.Composite([
@@ -121,6 +124,8 @@ const CodeLookup = Type.Object({
   object: Type.Literal('access_code'),
   accessCode: Type.String(),
   jobId: Type.String(),
+  providerId: Type.String(),
+  products: Type.Array(Product, { description: "The job's price list: pre-order these by serviceId." }),
   jobName: Type.String(),
   status: Type.Union([Type.Literal('prepay'), Type.Literal('selling')]),
   currency: Type.String(),
@@ -129,6 +134,10 @@ const CodeLookup = Type.Object({
 });
 
 const Empty = Type.Object({}, { additionalProperties: false });
+const ProductIds = Type.Array(Id('svc'), {
+  maxItems: 100,
+  description: "The price list: the provider's services without slots, in the job's currency, in the order offered (replaces the list).",
+});
 
 export const jobRoutes: RouteModule = (server, app, idem) => {
   const db = app.services.store.db;
@@ -139,7 +148,7 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
     {
       schema: {
         tags: ['prepay jobs'],
-        summary: 'Create a prepay job (picture day) for a provider (admin). It starts in Prepay with its own order collection.',
+        summary: 'Create a prepay job (picture day) for a provider, with its price list (admin). It starts in Prepay with its own order collection.',
         body: Type.Object(
           {
             name: Text(200),
@@ -148,6 +157,7 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
             manualRevision: Type.Optional(Type.Boolean({ description: 'Placed orders go to manual revision before the batch (e.g. memory mates).' })),
             batchReleaseAt: Type.Optional(NullableTime),
             pictureDay: Type.Optional(NullableTime),
+            productIds: Type.Optional(ProductIds),
           },
           { additionalProperties: false },
         ),
@@ -202,6 +212,7 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
             batchReleaseAt: Type.Optional(NullableTime),
             pictureDay: Type.Optional(NullableTime),
             status: Type.Optional(Type.Union([Type.Literal('prepay'), Type.Literal('selling')])),
+            productIds: Type.Optional(ProductIds),
           },
           { additionalProperties: false },
         ),
@@ -329,6 +340,8 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
         object: 'access_code' as const,
         accessCode: s.access_code,
         jobId: s.job_id,
+        providerId: s.provider_id,
+        products: await jobs.products(db, s.job_id),
         jobName: s.job_name,
         status: s.status,
         currency: s.currency,
@@ -343,9 +356,16 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
     {
       schema: {
         tags: ['prepay jobs'],
-        summary: "Pre-order with an access code (a customer for themselves; staff for a paper order). The order (process 'prepay') joins the job's collection; pay it with POST /v1/orders/{id}/pay. 409 job_not_prepay once the job sells.",
+        summary:
+          "Pre-order with an access code (a customer for themselves, from the job's price list; staff for a paper order, also with lines of their own; subjectName names a blank card). The order (process 'prepay') joins the job's collection; pay it with POST /v1/orders/{id}/pay. 409 job_not_prepay once the job sells.",
         body: Type.Object(
-          { accessCode: AccessCode, customerId: Id('cus'), lines: Type.Array(LineInput, { minItems: 1, maxItems: 100 }), comment: Type.Optional(Text(2000)) },
+          {
+            accessCode: AccessCode,
+            customerId: Id('cus'),
+            lines: Type.Array(LineInput, { minItems: 1, maxItems: 100, description: "Customers: products of the job's price list ({serviceId, quantity}); staff may also write their own lines." }),
+            comment: Type.Optional(Text(2000)),
+            subjectName: Type.Optional(Text(200)),
+          },
           { additionalProperties: false },
         ),
         response: { 200: JobOrder, ...errorResponses },

@@ -29,6 +29,8 @@ export interface PreOrderInput {
   customerId: string;
   lines: LineInput[];
   comment?: string | undefined;
+  /** For a blank card: the student's name, as written on the paper form (names the card). */
+  subjectName?: string | undefined;
 }
 
 interface HeldOrder {
@@ -70,7 +72,11 @@ export class JobOrderService {
     // Products, not sessions: a pre-order takes no seat and has no service time.
     const timed = input.lines.findIndex((l) => l.slotId !== undefined || l.startsAt !== undefined || l.endsAt !== undefined);
     if (timed >= 0) throw badRequest('parameter_invalid', `Line ${timed} has a slot or a time; pre-order lines are products.`, { param: `lines.${timed}` });
-    const lines = input.lines.map((l) => ({ ...l, participantName: l.participantName ?? subject.name ?? undefined }));
+    // A customer buys from the job's price list at its prices (nobody confirms a pre-order
+    // before it is paid); staff may also write a line of their own on a paper order.
+    if (actor.role !== 'admin') await this.assertFromPriceList(trx, job.id, input.lines);
+    const name = await this.nameBlankCard(trx, subject, input.subjectName);
+    const lines = input.lines.map((l) => ({ ...l, participantName: l.participantName ?? name ?? undefined }));
     const order = await this.orders.create(
       trx,
       { process: 'prepay', customerId: input.customerId, providerId: job.provider_id, currency: job.currency, lines, comment: input.comment },
@@ -86,13 +92,35 @@ export class JobOrderService {
       object: 'job_order',
       jobId: job.id,
       orderId: order.id,
-      subject: { id: subject.id, name: subject.name, groupName: subject.group_name, accessCode: subject.access_code },
+      subject: { id: subject.id, name, groupName: subject.group_name, accessCode: subject.access_code },
       collectionId,
       batchId: null,
       photos: [],
       populatedAt: null,
       order,
     };
+  }
+
+  private async assertFromPriceList(trx: Trx, jobId: string, lines: LineInput[]): Promise<void> {
+    const offered = new Set((await this.jobs.products(trx, jobId)).map((p) => p.serviceId));
+    for (const [i, l] of lines.entries()) {
+      if (l.serviceId !== undefined && offered.has(l.serviceId) && l.unitAmount === undefined && l.description === undefined) continue;
+      throw ruleRefused('not_on_price_list', `Line ${i}: pre-order a product of the job's price list by its serviceId, at its price (GET /v1/access-codes/{code} lists them).`, {
+        param: `lines.${i}`,
+      });
+    }
+  }
+
+  /**
+   * A blank card gets the name written on the paper form, once; a named card keeps its
+   * name (a different one is refused, 409 subject_named).
+   */
+  private async nameBlankCard(trx: Trx, subject: { id: string; name: string | null }, given: string | undefined): Promise<string | null> {
+    if (given === undefined || given === subject.name) return subject.name;
+    if (subject.name !== null) throw conflict('subject_named', `This access code is ${subject.name}'s; it cannot be renamed by an order.`, { param: 'subjectName' });
+    const named = await trx.updateTable('job_subjects').set({ name: given }).where('id', '=', subject.id).where('name', 'is', null).returning('name').executeTakeFirst();
+    if (!named) throw conflict('subject_named', 'This blank card was named meanwhile; look the code up again.', { param: 'subjectName' });
+    return given;
   }
 
   /**

@@ -10,10 +10,11 @@ import { isCurrency } from '../../domain/currencies.js';
 import type { Services } from '../context.js';
 import { toPage, type Page, type PageRequest } from '../pagination.js';
 import { newAccessCode, normalizeAccessCode } from './access-codes.js';
-import { jobView, photoView, subjectView, type JobSummaryView, type JobView, type PhotoView, type SubjectView } from './views.js';
+import { jobView, photoView, subjectView, type JobProduct, type JobSummaryView, type JobView, type PhotoView, type SubjectView } from './views.js';
 
 export const MAX_SUBJECTS_PER_CALL = 1_000;
 export const MAX_PHOTOS_PER_CALL = 1_000;
+export const MAX_PRODUCTS = 100;
 
 export interface CreateJobInput {
   name: string;
@@ -22,6 +23,8 @@ export interface CreateJobInput {
   manualRevision?: boolean | undefined;
   batchReleaseAt?: string | null | undefined;
   pictureDay?: string | null | undefined;
+  /** The price list: services of the job's provider, without slots, in the job's currency. */
+  productIds?: string[] | undefined;
 }
 
 export interface UpdateJobInput {
@@ -30,6 +33,8 @@ export interface UpdateJobInput {
   batchReleaseAt?: string | null | undefined;
   pictureDay?: string | null | undefined;
   status?: 'prepay' | 'selling' | undefined;
+  /** Replaces the price list (orders already placed keep their lines). */
+  productIds?: string[] | undefined;
 }
 
 function parseTime(value: string, param: string): Date {
@@ -69,7 +74,44 @@ export class JobService {
     await trx.insertInto('jobs').values(row).execute();
     const collectionId = newId('collection');
     await trx.insertInto('job_collections').values({ id: collectionId, job_id: row.id, kind: 'prepay', name: `${input.name} – prepay orders`, created_at: now }).execute();
-    return jobView(row, collectionId);
+    const products = await this.setProducts(trx, row, input.productIds ?? []);
+    return jobView(row, collectionId, products);
+  }
+
+  /** The job's price list, in the order it is offered. */
+  async products(db: Db | Trx, jobId: string): Promise<JobProduct[]> {
+    const rows = await db
+      .selectFrom('job_products as p')
+      .innerJoin('services as s', 's.id', 'p.service_id')
+      .select(['s.id', 's.name', 's.unit_amount'])
+      .where('p.job_id', '=', jobId)
+      .orderBy('p.position')
+      .execute();
+    return rows.map((r) => ({ serviceId: r.id, name: r.name, unitAmount: Number(r.unit_amount) }));
+  }
+
+  /** Replaces the price list; each product must be the provider's, in the job's currency, and not a session (no slots). */
+  private async setProducts(trx: Trx, job: { id: string; provider_id: string; currency: string }, serviceIds: string[]): Promise<JobProduct[]> {
+    if (serviceIds.length > MAX_PRODUCTS) throw badRequest('parameter_invalid', `At most ${MAX_PRODUCTS} products.`, { param: 'productIds' });
+    if (new Set(serviceIds).size !== serviceIds.length) throw badRequest('parameter_invalid', 'A product is listed twice.', { param: 'productIds' });
+    await trx.deleteFrom('job_products').where('job_id', '=', job.id).execute();
+    if (serviceIds.length === 0) return [];
+    const services = await trx
+      .selectFrom('services as s')
+      .select(['s.id', 's.provider_id', 's.currency', (eb) => eb.exists(eb.selectFrom('slots').select('slots.id').whereRef('slots.service_id', '=', 's.id')).as('has_slots')])
+      .where('s.id', 'in', serviceIds)
+      .execute();
+    const byId = new Map(services.map((x) => [x.id, x]));
+    for (const [i, id] of serviceIds.entries()) {
+      const service = byId.get(id);
+      const param = `productIds.${i}`;
+      if (!service) throw notFound('service', id);
+      if (service.provider_id !== job.provider_id) throw ruleRefused('service_of_other_provider', `Service ${id} is sold by another provider.`, { param });
+      if (service.currency !== job.currency) throw ruleRefused('currency_mismatch', `Service ${id} is priced in ${service.currency}, the job in ${job.currency}.`, { param });
+      if (service.has_slots) throw ruleRefused('product_has_slots', `Service ${id} is a session with slots, not a product.`, { param });
+    }
+    await trx.insertInto('job_products').values(serviceIds.map((service_id, position) => ({ job_id: job.id, service_id, position }))).execute();
+    return this.products(trx, job.id);
   }
 
   /** The job row, locked for the rest of the transaction when `lock` (every change of the job's orders takes it). */
@@ -105,7 +147,7 @@ export class JobService {
              (select count(*)::int from job_photos where job_id = ${id}) as photos`.execute(db);
     const prepay = collections.find((c) => c.kind === 'prepay')!;
     return {
-      ...jobView(job, prepay.id),
+      ...jobView(job, prepay.id, await this.products(db, id)),
       collections: collections.map((c) => ({
         id: c.id,
         kind: c.kind,
@@ -137,7 +179,10 @@ export class JobService {
     if (filter.status) q = q.where('jobs.status', '=', filter.status as 'prepay' | 'selling');
     if (filter.providerId) q = q.where('jobs.provider_id', '=', filter.providerId);
     if (page.startingAfter) q = q.where('jobs.id', '<', page.startingAfter);
-    return toPage((await q.execute()).map((r) => jobView(r, r.collection_id)), page.limit);
+    const rows = await q.execute();
+    const views: JobView[] = [];
+    for (const r of rows) views.push(jobView(r, r.collection_id, await this.products(db, r.id)));
+    return toPage(views, page.limit);
   }
 
   /**
@@ -163,7 +208,8 @@ export class JobService {
       set.selling_at = now;
     }
     const row = await trx.updateTable('jobs').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    return jobView(row, await this.prepayCollectionId(trx, id));
+    const products = input.productIds === undefined ? await this.products(trx, id) : await this.setProducts(trx, row, input.productIds);
+    return jobView(row, await this.prepayCollectionId(trx, id), products);
   }
 
   /**

@@ -9,6 +9,13 @@ export interface JobPhotoRef {
   fileName: string;
 }
 
+/** A product of the job's price list: one of the provider's services without slots. */
+export interface JobProduct {
+  serviceId: string;
+  name: string;
+  unitAmount: number;
+}
+
 export interface JobView {
   id: string;
   object: 'job';
@@ -23,6 +30,8 @@ export interface JobView {
   createdAt: string;
   /** The job's own order collection (pre-orders and added paper orders join it). */
   collectionId: string;
+  /** The price list customers pre-order from. */
+  products: JobProduct[];
 }
 
 export interface JobSummaryView extends JobView {
@@ -66,7 +75,7 @@ export interface JobOrderView {
 
 type JobRow = Omit<Selectable<JobsTable>, 'updated_at'>;
 
-export function jobView(r: JobRow, collectionId: string): JobView {
+export function jobView(r: JobRow, collectionId: string, products: JobProduct[]): JobView {
   return {
     id: r.id,
     object: 'job',
@@ -80,6 +89,7 @@ export function jobView(r: JobRow, collectionId: string): JobView {
     sellingAt: r.selling_at?.toISOString() ?? null,
     createdAt: r.created_at.toISOString(),
     collectionId,
+    products,
   };
 }
 

@@ -21,6 +21,15 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
 
+-- The job's price list: the provider's products (services without slots, in the job's
+-- currency) a customer may pre-order, in the order they are offered.
+CREATE TABLE job_products (
+  job_id text NOT NULL REFERENCES jobs (id),
+  service_id text NOT NULL REFERENCES services (id),
+  position integer NOT NULL,
+  PRIMARY KEY (job_id, service_id)
+);
+
 -- The names list. A subject without a name is a blank card (for paper orders of students
 -- not on the list); its code is as good as any other.
 CREATE TABLE job_subjects (
