@@ -267,6 +267,14 @@ export interface Settings {
 
 export type JobStatus = 'prepay' | 'selling';
 
+/** A product of a job's price list: one of the provider's services without slots. */
+export interface JobProduct {
+  serviceId: string;
+  name: string;
+  /** The price each, in the job's currency (minor units). */
+  unitAmount: number;
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -280,6 +288,8 @@ export interface Job {
   createdAt: string;
   /** The job's own order collection (pre-orders and paper orders join it). */
   collectionId: string;
+  /** The price list parents pre-order from, in the order offered. */
+  products: JobProduct[];
 }
 
 export interface JobCollection {
@@ -367,6 +377,9 @@ export interface BatchRelease {
 export interface AccessCodeLookup {
   accessCode: string;
   jobId: string;
+  providerId: string;
+  /** The job's price list: what a parent can pre-order, at these prices. */
+  products: JobProduct[];
   jobName: string;
   status: JobStatus;
   currency: string;

@@ -1,6 +1,7 @@
 // The parent's pre-order (seed 002): the access code from the student's QR card shows the
-// job and the student; then the products, and the order is created to be paid on its
-// receipt page. A link on the card may carry the code (/portal/pre-order?code=…).
+// job and the student; then the job's price list (quantities of its products, at its
+// prices), and the order is created to be paid on its receipt page. A blank card takes the
+// student's name. A link on the card may carry the code (/portal/pre-order?code=…).
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError } from '../../lib/api';
 import { navigate, useLocation } from '../../lib/router';
@@ -10,7 +11,7 @@ import type { AccessCodeLookup, JobOrder } from '../../lib/types';
 import { ErrorNote, useAction } from '../../components/Feedback';
 import { Submit, TextField } from '../../components/forms';
 import { DefinitionList, Page, Section } from '../../components/ui';
-import { emptyLine, LinesEditor, parseLines, type LineErrors, type LineRow } from '../order/LinesEditor';
+import { parseQuantities, ProductPicker, type Quantities } from '../order/ProductPicker';
 
 export function PreOrderPage() {
   const { query } = useLocation();
@@ -81,18 +82,36 @@ function PreOrderForm({ found }: { found: AccessCodeLookup }) {
   const { user } = useSession();
   const zone = useTimeZone();
   const [student, setStudent] = useState('');
-  const [rows, setRows] = useState<LineRow[]>([emptyLine()]);
-  const [lineErrors, setLineErrors] = useState<LineErrors[]>([]);
+  const [quantities, setQuantities] = useState<Quantities>({});
+  const [errors, setErrors] = useState<{ student?: string; products?: string; quantities?: Record<string, string> }>({});
   const act = useAction();
   const open = found.status === 'prepay';
+  const blank = found.subjectName === null;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const parsed = parseLines(rows, found.currency);
-    setLineErrors(parsed.ok ? [] : parsed.errors);
-    if (!parsed.ok) return;
-    const participant = found.subjectName === null && student.trim() ? { participantName: student.trim() } : {};
+    const parsed = parseQuantities(found.products, quantities);
+    const next = {
+      ...(blank && !student.trim() ? { student: "Enter the student's name: the card has none yet." } : {}),
+      ...(parsed.ok ? (parsed.lines.length ? {} : { products: 'Choose at least one product (a quantity of 1 or more).' }) : { quantities: parsed.errors }),
+    };
+    setErrors(next);
+    if (!parsed.ok || Object.keys(next).length) return;
     const created = await act.run(
-      () => api.post<JobOrder>('/v1/pre-orders', { accessCode: found.accessCode, customerId: user?.customerId, lines: parsed.lines.map((l) => ({ ...l, ...participant })) }),
+      () =>
+        api
+          .post<JobOrder>('/v1/pre-orders', {
+            accessCode: found.accessCode,
+            customerId: user?.customerId,
+            lines: parsed.lines,
+            ...(blank ? { subjectName: student.trim() } : {}),
+          })
+          .catch((err: unknown) => {
+            // The studio changed its prices since the code was looked up: said for a parent.
+            if (err instanceof ApiError && err.code === 'not_on_price_list') {
+              throw new ApiError(err.status, { ...err.body, message: "The studio's price list has changed since you looked up the code. Look it up again to see the current prices." });
+            }
+            throw err;
+          }),
       (jo) => `Pre-order ${jo.order.number} created. ${jo.order.state === 'payment' ? 'Please pay to confirm it.' : ''}`,
     );
     if (created) navigate(`/portal/receipts/${created.orderId}`);
@@ -101,23 +120,55 @@ function PreOrderForm({ found }: { found: AccessCodeLookup }) {
     <Section title={found.jobName}>
       <DefinitionList
         items={[
-          ['Student', found.subjectName ?? 'Blank card (no name on the list)'],
+          ['Student', found.subjectName ?? 'Blank card (no name on the list yet)'],
           ['Access code', <span key="c" className="code">{found.accessCode}</span>],
           ['Picture day', found.pictureDay ? dateOnly(found.pictureDay, zone) : '—'],
         ]}
       />
-      {open ? (
+      {!open ? (
+        <p className="error-note" role="alert">
+          Pre-orders for this job have closed: its photos are on sale now.
+        </p>
+      ) : found.products.length === 0 ? (
+        <p className="callout" role="status">
+          The studio has not published prices for this job yet, so it cannot be pre-ordered today. Please try again later with the same code.
+        </p>
+      ) : (
         <form onSubmit={submit} noValidate className="form" aria-label="Pre-order">
-          {found.subjectName === null ? <TextField label="Student's name" value={student} onChange={setStudent} maxLength={200} hint="The card has no name yet: tell us who the photos are of." /> : null}
-          <LinesEditor rows={rows} onChange={(r) => { setRows(r); setLineErrors([]); }} errors={lineErrors} currency={found.currency} />
+          {blank ? (
+            <TextField
+              label="Student's name"
+              value={student}
+              onChange={(v) => {
+                setStudent(v);
+                setErrors(({ student: _fixed, ...rest }) => rest);
+              }}
+              error={errors.student ?? null}
+              maxLength={200}
+              autoComplete="off"
+              hint="This card has no name yet: the photos and the card will carry the name you give."
+            />
+          ) : null}
+          <ProductPicker
+            products={found.products}
+            currency={found.currency}
+            quantities={quantities}
+            onChange={(q) => {
+              setQuantities(q);
+              setErrors(({ products: _p, quantities: _q, ...rest }) => rest);
+            }}
+            errors={errors.quantities ?? {}}
+            note="A service fee, if any, is added on the next page, before you pay."
+          />
+          {errors.products ? (
+            <p className="field-error" role="alert">
+              {errors.products}
+            </p>
+          ) : null}
           <p className="hint">You pay the whole order now; the photos follow after picture day.</p>
           <ErrorNote error={act.error} />
           <Submit pending={act.pending}>Pre-order</Submit>
         </form>
-      ) : (
-        <p className="error-note" role="alert">
-          Pre-orders for this job have closed: its photos are on sale now.
-        </p>
       )}
     </Section>
   );
