@@ -1,5 +1,5 @@
 // Staff: one prepay job, in the order of seed 002's article — settings (and Prepay →
-// Selling), I. names list with access codes and photos, II. order collections (populate,
+// Selling) and the price list parents pre-order from, I. names list with access codes and photos, II. order collections (populate,
 // place, add a paper order) and manual revision, III. batches to production.
 import { useState } from 'react';
 import { api } from '../../lib/api';
@@ -13,6 +13,7 @@ import { Batches } from './job/Batches';
 import { CollectionPanel } from './job/Collections';
 import { NamesList } from './job/Names';
 import { Photos } from './job/Photos';
+import { PriceList } from './job/PriceList';
 import { Revision } from './job/Revision';
 import { JobSettings } from './job/Settings';
 
@@ -46,6 +47,7 @@ export function AdminJob({ id }: { id: string }) {
             }
           >
             <JobSettings job={j} onChange={changed} />
+            <PriceList job={j} onChange={changed} />
             <Loaded resource={subjects}>{(s) => <NamesList jobId={j.id} subjects={s.items} complete={s.complete} onChange={changed} />}</Loaded>
             <Loaded resource={photos}>{(p) => <Photos jobId={j.id} photos={p.items} subjects={names} complete={p.complete} onChange={changed} />}</Loaded>
             {j.collections.map((c) => (

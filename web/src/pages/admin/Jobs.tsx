@@ -1,16 +1,18 @@
 // Staff: prepay jobs (seed 002's picture days) — the list, filtered by status, and a new job
-// for a provider with its currency, manual revision, batch shipping deadline and picture day.
+// for a provider with its currency, price list, manual revision, batch shipping deadline and
+// picture day.
 import { useState, type FormEvent } from 'react';
 import { api, withQuery } from '../../lib/api';
 import { nameOf, useDirectory } from '../../lib/directory';
 import { useResource } from '../../lib/hooks';
 import { Link, navigate, useLocation } from '../../lib/router';
 import { useTimeZone } from '../../lib/session';
-import { dateOnly, fromZonedInput } from '../../lib/format';
+import { dateOnly, fromZonedInput, money } from '../../lib/format';
 import type { Job, Page as ListPage } from '../../lib/types';
 import { ErrorNote, useAction } from '../../components/Feedback';
 import { Checkbox, SelectField, Submit, TextField } from '../../components/forms';
 import { Empty, Loaded, Page, Section, StateBadge, TableWrap, Time } from '../../components/ui';
+import { useProductsOf } from './job/PriceList';
 
 export const CURRENCIES = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'CHF', 'JPY'];
 
@@ -48,6 +50,9 @@ export function AdminJobs() {
                   <th scope="col">Job</th>
                   <th scope="col">Provider</th>
                   <th scope="col">Status</th>
+                  <th scope="col" className="num">
+                    Products
+                  </th>
                   <th scope="col">Picture day</th>
                   <th scope="col">Batch shipping deadline</th>
                   <th scope="col">Created</th>
@@ -63,6 +68,7 @@ export function AdminJobs() {
                     <td>
                       <StateBadge state={j.status} />
                     </td>
+                    <td className="num">{j.products.length || <span className="muted">No price list</span>}</td>
                     <td>
                       <PictureDay iso={j.pictureDay} />
                     </td>
@@ -93,6 +99,8 @@ function NewJob() {
   const [manualRevision, setManualRevision] = useState(false);
   const [pictureDay, setPictureDay] = useState('');
   const [deadline, setDeadline] = useState('');
+  const [chosen, setChosen] = useState<string[]>([]);
+  const products = useProductsOf(providerId, currency);
   const [errors, setErrors] = useState<{ name?: string; provider?: string; deadline?: string; pictureDay?: string }>({});
   const act = useAction();
   const submit = async (e: FormEvent) => {
@@ -107,8 +115,19 @@ function NewJob() {
     };
     setErrors(next);
     if (Object.keys(next).length) return;
+    // In the order listed (the job's page reorders them), of the products this provider and currency have.
+    const productIds = (products.data ?? []).filter((s) => chosen.includes(s.id)).map((s) => s.id);
     const job = await act.run(
-      () => api.post<Job>('/v1/jobs', { name: name.trim(), providerId, currency, manualRevision, ...(releaseAt ? { batchReleaseAt: releaseAt } : {}), ...(day ? { pictureDay: day } : {}) }),
+      () =>
+        api.post<Job>('/v1/jobs', {
+          name: name.trim(),
+          providerId,
+          currency,
+          manualRevision,
+          productIds,
+          ...(releaseAt ? { batchReleaseAt: releaseAt } : {}),
+          ...(day ? { pictureDay: day } : {}),
+        }),
       (j) => `Job ${j.name} created.`,
     );
     if (job) navigate(`/admin/jobs/${job.id}`);
@@ -142,6 +161,32 @@ function NewJob() {
           hint={`In ${zone}. The open batch goes to production by itself then; leave empty to release it by hand.`}
         />
         <Checkbox label="Manual revision" checked={manualRevision} onChange={setManualRevision} hint="Placed orders wait in manual revision (e.g. memory mates) until released one by one to the batch." />
+        <fieldset className="full-row">
+          <legend>Price list</legend>
+          {!providerId ? (
+            <p className="hint">Choose the provider to pick from their products.</p>
+          ) : (
+            <Loaded resource={products}>
+              {(all) =>
+                all.length ? (
+                  <>
+                    {all.map((s) => (
+                      <Checkbox
+                        key={s.id}
+                        label={`${s.name} — ${money(s.unitAmount, currency)}`}
+                        checked={chosen.includes(s.id)}
+                        onChange={(on) => setChosen((c) => (on ? [...c, s.id] : c.filter((x) => x !== s.id)))}
+                      />
+                    ))}
+                    <p className="hint">What parents may pre-order. Reorder them, or create new products, on the job's page.</p>
+                  </>
+                ) : (
+                  <p className="hint">{nameOf(dir, providerId)} has no products in {currency} yet (services without slots): create them on the job's page, after creating the job.</p>
+                )
+              }
+            </Loaded>
+          )}
+        </fieldset>
         <ErrorNote error={act.error} />
         <Submit pending={act.pending}>Create job</Submit>
       </form>
