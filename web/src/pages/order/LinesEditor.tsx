@@ -1,6 +1,6 @@
-// Free order lines (what, how many, price each) typed by hand: a paper order's products, or
-// a parent's pre-order when the job has no product list. Rows are checked here first; the
-// server checks them again.
+// Free order lines (what, how many, price each) typed by hand: staff's own lines on a paper
+// order, beside the job's price list (a parent orders only from the price list). Rows are
+// checked here first; the server checks them again.
 import { parseMoney } from '../../lib/format';
 import { MoneyField, TextField } from '../../components/forms';
 
@@ -35,18 +35,45 @@ export function parseLines(rows: LineRow[], currency: string): ParsedLines {
   return errors.some((e) => Object.keys(e).length) ? { ok: false, errors } : { ok: true, lines };
 }
 
-export function LinesEditor({ rows, onChange, errors, currency }: { rows: LineRow[]; onChange: (rows: LineRow[]) => void; errors: LineErrors[]; currency: string }) {
+/**
+ * Rows of "Line 1", "Quantity 1", "Price each 1"…; with `optional`, every row can be removed
+ * (the order has other lines), otherwise one always stays.
+ */
+/** What the rows come to, counting only the rows typed in full and correctly. */
+export function linesTotal(rows: LineRow[], currency: string): number {
+  return rows.reduce((sum, r) => {
+    const quantity = /^\d+$/.test(r.quantity.trim()) ? Number(r.quantity.trim()) : 0;
+    const price = parseMoney(r.price, currency, { allowZero: true });
+    return sum + (price.ok ? price.minor * quantity : 0);
+  }, 0);
+}
+
+export function LinesEditor({
+  rows,
+  onChange,
+  errors,
+  currency,
+  legend = 'Lines',
+  optional = false,
+}: {
+  rows: LineRow[];
+  onChange: (rows: LineRow[]) => void;
+  errors: LineErrors[];
+  currency: string;
+  legend?: string;
+  optional?: boolean;
+}) {
   const set = (i: number, key: keyof LineRow) => (value: string) => onChange(rows.map((r, j) => (j === i ? { ...r, [key]: value } : r)));
   return (
     <fieldset className="line-rows">
-      <legend>Products</legend>
+      <legend>{legend}</legend>
       {rows.map((r, i) => (
         <div className="line-row" key={i} data-testid="line-row">
-          <TextField label={`Product ${i + 1}`} value={r.description} onChange={set(i, 'description')} error={errors[i]?.description ?? null} maxLength={500} placeholder="e.g. Package A: 2 prints 5x7, 8 wallets" />
+          <TextField label={`Line ${i + 1}`} value={r.description} onChange={set(i, 'description')} error={errors[i]?.description ?? null} maxLength={500} placeholder="e.g. Package B (paper form)" />
           <TextField label={`Quantity ${i + 1}`} inputMode="numeric" value={r.quantity} onChange={set(i, 'quantity')} error={errors[i]?.quantity ?? null} />
           <MoneyField label={`Price each ${i + 1}`} currency={currency} value={r.price} onChange={set(i, 'price')} error={errors[i]?.price ?? null} />
-          {rows.length > 1 ? (
-            <button type="button" className="button-secondary" onClick={() => onChange(rows.filter((_, j) => j !== i))} aria-label={`Remove product ${i + 1}`}>
+          {optional || rows.length > 1 ? (
+            <button type="button" className="button-secondary" onClick={() => onChange(rows.filter((_, j) => j !== i))} aria-label={`Remove line ${i + 1}`}>
               Remove
             </button>
           ) : (
@@ -56,7 +83,7 @@ export function LinesEditor({ rows, onChange, errors, currency }: { rows: LineRo
       ))}
       <div>
         <button type="button" className="button-secondary" onClick={() => onChange([...rows, emptyLine()])}>
-          Add another product
+          {rows.length ? 'Add another line' : 'Add a line of your own'}
         </button>
       </div>
     </fieldset>
