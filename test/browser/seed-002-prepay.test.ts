@@ -2,12 +2,14 @@
 // and its names list with access codes; a parent pre-orders with the code from the QR card
 // and pays; staff record the photos under the codes (I. Photo Upload), "Populate photos" and
 // "Place order(s) now" (II.), release the open batch to production (III. Batch Shipping), the
-// parent confirms receipt, and the job switches to Selling (IV.). Then the article's
-// questions: a paper order with "Add order", photos under the wrong code, a student missing
-// on picture day, cancelling before release, a complaint, and manual revision.
+// parent confirms receipt, and the job switches to Selling (IV.). Parents pre-order from the
+// job's price list (the provider's products, set up on the job's page), at its prices. Then
+// the article's questions: a paper order with "Add order" on a blank card, photos under the
+// wrong code, a student missing on picture day, cancelling before release, a complaint, and
+// manual revision (memory mates, a job made on the pages with its price list).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { clockTo, customerWithLogin, expectFeedback, login, newPage, ok, pageErrors, screenshot, startWeb, type Web } from './harness.js';
+import { clockTo, customerWithLogin, expectFeedback, login, newPage, ok, pageErrors, startWeb, type Web } from './harness.js';
 
 let web: Web;
 const T0 = '2031-05-04T08:00:00.000Z';
@@ -17,19 +19,35 @@ beforeAll(async () => {
 });
 afterAll(() => web?.close());
 
-const PACKAGE_A = { description: 'Package A: 2 prints 5x7, 8 wallets', quantity: 1, unitAmount: 3_500 };
+// The studios' products (services without slots), in USD.
+const PACKAGE_A = { name: 'Package A: 2 prints 5x7, 8 wallets', unitAmount: 3_500 };
+const GROUP_PRINT = { name: 'Class group print 8x10', unitAmount: 1_200 };
+const MEMORY_MATE = { name: 'Memory mate 8x10', unitAmount: 2_500 };
 
-/** A job with a names list, made through the API (the first test makes one on the pages). */
-async function jobWithNames(name: string, opts: { manualRevision?: boolean; names: { name: string; groupName?: string }[]; blankCards?: number }) {
+type Product = { serviceId: string; name: string; unitAmount: number };
+
+/** The provider's products, made through the API (admin). */
+async function products(providerId: string, list: { name: string; unitAmount: number; currency?: string; slots?: unknown[] }[]): Promise<string[]> {
+  const ids = [];
+  for (const p of list) ids.push((await ok(web.api.post('/v1/services', { providerId, currency: 'USD', ...p }))).id as string);
+  return ids;
+}
+
+/** A job with a names list and a price list (Package A, group print), made through the API (the other tests make theirs on the pages). */
+async function jobWithNames(name: string, opts: { names: { name: string; groupName?: string }[]; blankCards?: number }) {
   const provider = await ok(web.api.post('/v1/providers', { name: `${name} Photography`, email: `${name.toLowerCase().replace(/[^a-z]+/g, '.')}@example.com` }));
-  const job = await ok(web.api.post('/v1/jobs', { name, providerId: provider.id, currency: 'USD', manualRevision: opts.manualRevision ?? false, pictureDay: '2031-05-10T00:00:00.000Z' }));
+  const productIds = await products(provider.id, [PACKAGE_A, GROUP_PRINT]);
+  const job = await ok(web.api.post('/v1/jobs', { name, providerId: provider.id, currency: 'USD', productIds, pictureDay: '2031-05-10T00:00:00.000Z' }));
   const subjects = (await ok(web.api.post(`/v1/jobs/${job.id}/subjects`, { subjects: opts.names, blankCards: opts.blankCards ?? 0 }))).data as { name: string | null; accessCode: string }[];
   const code = (n: string | null) => subjects.find((s) => s.name === n)!.accessCode;
   return { provider, job, subjects, code };
 }
 
-/** A parent's paid pre-order, made through the API (account credit). */
-async function paidPreOrder(accessCode: string, customer: { id: string }, lines = [PACKAGE_A]) {
+/** A line for the price list's product called `name`. */
+const item = (job: { products: Product[] }, name: string, quantity = 1) => ({ serviceId: job.products.find((p) => p.name === name)!.serviceId, quantity });
+
+/** A parent's paid pre-order from the price list, made through the API (account credit). */
+async function paidPreOrder(accessCode: string, customer: { id: string }, lines: { serviceId: string; quantity: number }[]) {
   const jo = await ok(web.api.post('/v1/pre-orders', { accessCode, customerId: customer.id, lines }));
   return ok(web.api.post(`/v1/orders/${jo.orderId}/pay`, { useAccountCredit: true }));
 }
@@ -40,6 +58,13 @@ const orderRow = (scope: ReturnType<Page['getByRole']>, number: string) => scope
 describe('seed 002: How to Fulfill Prepay Orders', () => {
   it('I. Photo Upload, II. Photo Population and Order Creation, III. Batch Shipping, IV. Switch Job to Selling — with a parent pre-ordering by access code and confirming receipt', async () => {
     const studio = await ok(web.api.post('/v1/providers', { name: 'Maple Photo Co', email: 'maple.photo@example.com' }));
+    // The studio's catalogue: two products in USD, a session with slots and a product in EUR (neither can be on a USD job's price list).
+    await products(studio.id, [
+      PACKAGE_A,
+      MEMORY_MATE,
+      { name: 'Mini session', unitAmount: 5_000, slots: [{ startsAt: '2031-06-01T10:00:00.000Z', endsAt: '2031-06-01T11:00:00.000Z', capacity: 4 }] },
+      { name: 'Package A (euro)', unitAmount: 3_000, currency: 'EUR' },
+    ]);
     const pat = await customerWithLogin(web, { name: 'Pat Parent', email: 'pat.parent@example.com' });
     const sam = await customerWithLogin(web, { name: 'Sam Sterling', email: 'sam.sterling@example.com', credit: 10_000 });
 
@@ -56,6 +81,10 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await newJob.getByLabel('Job name').fill('Maple Grove Elementary – Spring Picture Day');
     await newJob.getByLabel('Provider').selectOption({ label: 'Maple Photo Co (maple.photo@example.com)' });
     await newJob.getByLabel('Picture day').fill('2031-05-10');
+    // The price list offers the studio's USD products only; none is chosen yet (the job's page asks for them).
+    const offered = newJob.getByRole('group', { name: 'Price list' });
+    await offered.getByLabel('Package A: 2 prints 5x7, 8 wallets — $35.00').waitFor();
+    expect(await offered.locator('.checkbox label').allTextContents()).toEqual(['Memory mate 8x10 — $25.00', 'Package A: 2 prints 5x7, 8 wallets — $35.00']);
     await newJob.getByRole('button', { name: 'Create job' }).click();
     await expectFeedback(admin, 'Job Maple Grove Elementary – Spring Picture Day created.');
     await admin.getByRole('heading', { name: 'Maple Grove Elementary – Spring Picture Day', level: 1 }).waitFor();
@@ -63,6 +92,8 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     const settings = admin.getByRole('region', { name: 'Job settings' });
     await settings.getByText('Sat, May 10, 2031').waitFor();
     await settings.getByText('None: batches are released by hand').waitFor();
+    const priceList = admin.getByRole('region', { name: 'Price list' });
+    await priceList.getByText("Parents cannot pre-order with this job's access codes until it offers products.").waitFor();
 
     // The names list: students with their class, and a blank card for paper orders; sorted by name.
     const names = admin.getByRole('region', { name: 'Names list and access codes' });
@@ -97,14 +128,64 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     const offer = portal.getByRole('region', { name: 'Maple Grove Elementary – Spring Picture Day' });
     await offer.getByText('Ava Brown').waitFor();
     await offer.getByText('Sat, May 10, 2031').waitFor();
+    // No price list yet: nothing to pre-order.
+    await offer.getByText('The studio has not published prices for this job yet').waitFor();
+    await expect(offer.getByRole('button', { name: 'Pre-order' }).count()).resolves.toBe(0);
+
+    // Staff set up the price list on the job's page: a product of the studio's, a new one
+    // created here, one added and removed again, and the order they are offered in.
+    await priceList.getByRole('button', { name: 'Set up the price list' }).click();
+    const pick = priceList.getByRole('form', { name: 'Add a product' });
+    await pick.locator('option', { hasText: 'Memory mate 8x10' }).waitFor({ state: 'attached' });
+    expect(await pick.getByLabel('Add a product').locator('option').allTextContents()).toEqual(['Choose…', 'Memory mate 8x10 — $25.00', 'Package A: 2 prints 5x7, 8 wallets — $35.00']);
+    const create = priceList.getByRole('form', { name: 'New product' });
+    await create.getByRole('button', { name: 'Create product' }).click();
+    await create.getByText('Name the product.').waitFor();
+    await create.getByLabel('New product').fill('Class group print 8x10');
+    await create.getByLabel('Price (USD)').fill('12');
+    await create.getByRole('button', { name: 'Create product' }).click();
+    await expectFeedback(admin, 'Product Class group print 8x10 created and added to the list (save the list to offer it).');
+    for (const label of ['Package A: 2 prints 5x7, 8 wallets — $35.00', 'Memory mate 8x10 — $25.00']) {
+      await pick.getByLabel('Add a product').selectOption({ label });
+      await pick.getByRole('button', { name: 'Add to the list' }).click();
+    }
+    const editing = priceList.getByRole('list', { name: 'Products offered' });
+    await editing.locator('li[data-product="Memory mate 8x10"]').waitFor();
+    await expect(editing.locator('.product-name').allTextContents()).resolves.toEqual(['Class group print 8x10', 'Package A: 2 prints 5x7, 8 wallets', 'Memory mate 8x10']);
+    await editing.getByRole('button', { name: 'Remove Memory mate 8x10' }).click();
+    await editing.getByRole('button', { name: 'Move Package A: 2 prints 5x7, 8 wallets up' }).click();
+    await editing.locator('li[data-product="Memory mate 8x10"]').waitFor({ state: 'detached' });
+    await editing.locator('li:first-child[data-product="Package A: 2 prints 5x7, 8 wallets"]').waitFor();
+    await expect(editing.locator('.product-name').allTextContents()).resolves.toEqual(['Package A: 2 prints 5x7, 8 wallets', 'Class group print 8x10']);
+    await priceList.getByRole('button', { name: 'Save price list' }).click();
+    await expectFeedback(admin, 'Price list saved: 2 products.');
+    const offeredRows = priceList.getByRole('region', { name: 'Products offered' }).locator('tbody tr');
+    await offeredRows.nth(1).waitFor();
+    await expect(offeredRows.allInnerTexts()).resolves.toEqual(['Package A: 2 prints 5x7, 8 wallets\t$35.00', 'Class group print 8x10\t$12.00']);
+    const job = await ok(web.api.get(`/v1/jobs/${jobId}`));
+    expect(job.products.map((p: Product) => [p.name, p.unitAmount])).toEqual([
+      [PACKAGE_A.name, 3_500],
+      [GROUP_PRINT.name, 1_200],
+    ]);
+
+    // The parent looks the code up again and sees the price list: quantities of its products, at its prices.
+    await portal.getByRole('button', { name: 'Look up' }).click();
+    const prices = offer.getByRole('region', { name: 'Price list' });
+    await prices.locator('tbody tr').nth(1).waitFor();
+    await expect(prices.locator('tbody tr').allInnerTexts()).resolves.toEqual([
+      expect.stringMatching(/^Package A: 2 prints 5x7, 8 wallets\t\$35\.00\t/),
+      expect.stringMatching(/^Class group print 8x10\t\$12\.00\t/),
+    ]);
     await offer.getByRole('button', { name: 'Pre-order' }).click();
-    await offer.getByText('Say what is ordered.').waitFor();
-    await offer.getByLabel('Product 1', { exact: true }).fill('Package A: 2 prints 5x7, 8 wallets');
-    await offer.getByLabel('Price each 1 (USD)').fill('35');
-    await offer.getByRole('button', { name: 'Add another product' }).click();
-    await offer.getByLabel('Product 2', { exact: true }).fill('Class group print 8x10');
-    await offer.getByLabel('Price each 2 (USD)').fill('12.00');
-    await screenshot(portal, 'customer-pre-order');
+    await offer.getByText('Choose at least one product (a quantity of 1 or more).').waitFor();
+    await prices.getByRole('button', { name: 'One more: Package A: 2 prints 5x7, 8 wallets' }).click();
+    await prices.getByLabel('Quantity: Class group print 8x10').fill('x');
+    await offer.getByRole('button', { name: 'Pre-order' }).click();
+    await prices.getByText('A whole number from 0 to 10000.').waitFor();
+    await prices.getByLabel('Quantity: Class group print 8x10').fill('2');
+    await prices.getByTestId('products-total').getByText('$59.00').waitFor();
+    await prices.getByRole('button', { name: 'One fewer: Class group print 8x10' }).click();
+    await prices.getByTestId('products-total').getByText('$47.00').waitFor();
     await offer.getByRole('button', { name: 'Pre-order' }).click();
     await expectFeedback(portal, /^Pre-order SO-\d+ created\. Please pay to confirm it\./);
     await portal.getByRole('heading', { name: /^Receipt SO-\d+$/ }).waitFor();
@@ -114,13 +195,16 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await pictureDay.getByText('Not populated yet (after picture day)').waitFor();
     const order = (await ok(web.api.get(`/v1/orders?q=${number}`))).data[0];
     expect(order).toMatchObject({ process: 'prepay', state: 'payment', amounts: { subtotal: 4_700 } });
-    expect(order.lines.map((l: { participantName: string }) => l.participantName)).toEqual(['Ava Brown', 'Ava Brown']);
+    expect(order.lines.map((l: { serviceId: string; participantName: string; unitAmount: number }) => [l.serviceId, l.unitAmount, l.participantName])).toEqual([
+      [job.products[0].serviceId, 3_500, 'Ava Brown'],
+      [job.products[1].serviceId, 1_200, 'Ava Brown'],
+    ]);
     await portal.getByRole('button', { name: /^Pay \$/ }).click();
     await expectFeedback(portal, /^Paid \$.+\. Thank you!/);
     await portal.getByText('Paid (Card)').waitFor();
     await portal.getByText('Paid · photos follow picture day').first().waitFor();
     // Another family pays from account credit (through the API).
-    const benOrder = await paidPreOrder(ben, sam);
+    const benOrder = await paidPreOrder(ben, sam, [item(job, PACKAGE_A.name)]);
 
     // I. Photo Upload: the photos are recorded under the access codes, the group picture under the class.
     await admin.getByRole('button', { name: 'Refresh' }).click();
@@ -151,7 +235,6 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await expectFeedback(admin, 'Photos populated into 2 orders.');
     await orderRow(collection, number).getByTestId('photos').getByText('2: IMG_0001.jpg, GROUP_3B.jpg').waitFor();
     await orderRow(collection, benOrder.number).getByTestId('photos').getByText('2: IMG_0002.jpg, GROUP_3B.jpg').waitFor();
-    await screenshot(admin, 'admin-job');
     await collection.getByRole('button', { name: 'Place order(s) now' }).click();
     await expectFeedback(admin, 'Placed 2 orders.');
     await collection.getByTestId('placement').getByText('2 orders placed into the open batch — not at the lab yet').waitFor();
@@ -179,7 +262,6 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await jobFacts.getByText(`/portal/receipts/${order.id}`).waitFor();
     await admin.getByRole('button', { name: 'Confirm receipt for the customer' }).waitFor();
     await admin.getByRole('list', { name: 'Event timeline' }).getByText('Populate photos').waitFor();
-    await screenshot(admin, 'admin-prepay-order');
 
     // The parent: the order is in production; they confirm receipt, and it closes.
     await portal.reload();
@@ -226,9 +308,10 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     const bo = await customerWithLogin(web, { name: 'Bo Reed', email: 'bo.reed@example.com', credit: 10_000 });
     const cy = await customerWithLogin(web, { name: 'Cy Park', email: 'cy.park@example.com', credit: 10_000 });
     await customerWithLogin(web, { name: 'Dana Fox', email: 'dana.fox@example.com', credit: 5_000 });
-    const avaOrder = await paidPreOrder(code('Ava Stone'), ana);
-    const benOrder = await paidPreOrder(code('Ben Reed'), bo);
-    const cleoOrder = await paidPreOrder(code('Cleo Park'), cy);
+    const packageA = [item(job, PACKAGE_A.name)];
+    const avaOrder = await paidPreOrder(code('Ava Stone'), ana, packageA);
+    const benOrder = await paidPreOrder(code('Ben Reed'), bo, packageA);
+    const cleoOrder = await paidPreOrder(code('Cleo Park'), cy, packageA);
     const blank = code(null);
 
     const { page, context } = await newPage(web);
@@ -236,22 +319,38 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await page.goto(`/admin/jobs/${job.id}`);
     const collection = page.getByRole('region', { name: 'Order collection: Oak Ridge Middle School – prepay orders', exact: true });
 
-    // Q: paper orders — "Add order" in the job's collection, on a blank card, paid from the customer's credit.
+    // Q: paper orders — "Add order" in the job's collection, on a blank card named as on the
+    // form, from the price list and a line of staff's own, paid from the customer's credit.
     await collection.getByRole('button', { name: 'Add order' }).click();
     const paper = page.getByRole('dialog', { name: 'Add a paper order' });
     await paper.getByRole('button', { name: 'Add order' }).click();
     await paper.getByText('Choose the customer (who pays).').waitFor();
+    await paper.getByText('Choose a product of the price list, or write a line of your own.').waitFor();
     await paper.getByLabel('Customer').selectOption({ label: 'Dana Fox (dana.fox@example.com)' });
     await paper.getByLabel('Access code').selectOption({ label: `Blank card — ${blank}` });
     await paper.getByLabel("Student's name (blank card, optional)").fill('Eve Fox');
-    await paper.getByLabel('Product 1', { exact: true }).fill('Package B: 1 print 8x10');
+    const paperPrices = paper.getByRole('region', { name: 'Price list' });
+    await paperPrices.getByLabel('Quantity: Class group print 8x10').fill('2');
+    await paper.getByRole('button', { name: 'Add a line of your own' }).click();
+    await paper.getByLabel('Line 1', { exact: true }).fill('Package B: 1 print 8x10');
     await paper.getByLabel('Price each 1 (USD)').fill('20');
+    await paperPrices.getByTestId('products-total').getByText('$24.00').waitFor();
+    await paper.getByTestId('order-total').getByText('$44.00').waitFor();
     await paper.getByRole('button', { name: 'Add order' }).click();
     await expectFeedback(page, /^Order SO-\d+ added to the collection and paid\./);
     const paperOrder = (await ok(web.api.get(`/v1/jobs/${job.id}/orders?collectionId=${job.collectionId}`))).data.find((o: any) => o.subject.accessCode === blank);
-    expect(paperOrder.order).toMatchObject({ state: 'collection', lines: [{ participantName: 'Eve Fox' }] });
+    expect(paperOrder.subject.name).toBe('Eve Fox');
+    expect(paperOrder.order.state).toBe('collection');
+    expect(paperOrder.order.lines.map((l: any) => [l.serviceId, l.description, l.quantity, l.unitAmount, l.participantName])).toEqual([
+      [item(job, GROUP_PRINT.name).serviceId, GROUP_PRINT.name, 2, 1_200, 'Eve Fox'],
+      [null, 'Package B: 1 print 8x10', 1, 2_000, 'Eve Fox'],
+    ]);
     await orderRow(collection, paperOrder.order.number).getByText('Dana Fox').waitFor();
     await orderRow(collection, paperOrder.order.number).getByText('Eve Fox').waitFor();
+    // The blank card now carries the name written on the form.
+    const nameRows = page.getByRole('region', { name: 'Names list', exact: true }).locator('tbody tr');
+    await nameRows.getByText('Eve Fox').waitFor();
+    await expect(nameRows.locator('td:first-child').allTextContents()).resolves.toEqual(['Ava Stone', 'Ben Reed', 'Cleo Park', 'Eve Fox']);
 
     // Q: cancel before release (no pictures of Cleo): Delete from the order page — refunded in the same step.
     await orderRow(collection, cleoOrder.number).getByRole('link', { name: cleoOrder.number }).click();
@@ -272,7 +371,7 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     const record = photos.getByRole('form', { name: 'Record photos' });
     for (const [label, file] of [
       [`Cleo Park — ${code('Cleo Park')}`, 'AVA_STONE.jpg'],
-      [`Blank card — ${blank}`, 'EVE_FOX.jpg'],
+      [`Eve Fox — ${blank}`, 'EVE_FOX.jpg'],
     ] as const) {
       await record.getByLabel('Access code', { exact: true }).selectOption({ label });
       await record.getByLabel('File names (one per line)').fill(file);
@@ -285,7 +384,6 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await missing.getByText('Error populating photos: 2 orders without photos.').waitFor();
     await missing.getByText(`${avaOrder.number} — Ava Stone (code ${code('Ava Stone')})`).waitFor();
     await missing.getByText(`${benOrder.number} — Ben Reed (code ${code('Ben Reed')})`).waitFor();
-    await screenshot(page, 'admin-job-without-photos');
 
     // The fix: the photo moves to the code Ava's parent ordered with; populating again finds it.
     await photos.getByRole('button', { name: 'Re-tag AVA_STONE.jpg' }).click();
@@ -348,15 +446,31 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
   });
 
   it('Q: group photos and memory mates — manual revision: placed orders wait, staff replace the image and release them one by one into the batch', async () => {
-    const { job, code } = await jobWithNames('Birch Hill Academy', { manualRevision: true, names: [{ name: 'Mia Lane', groupName: 'Class 2C' }] });
-    const mom = await customerWithLogin(web, { name: 'Mo Lane', email: 'mo.lane@example.com', credit: 5_000 });
-    const order = await paidPreOrder(code('Mia Lane'), mom, [{ description: 'Memory mate 8x10', quantity: 1, unitAmount: 2_500 }]);
-    await ok(web.api.post(`/v1/jobs/${job.id}/photos`, { photos: [{ accessCode: code('Mia Lane'), fileName: 'MIA_DRAFT.jpg' }, { groupName: 'Class 2C', fileName: 'CLASS_2C.jpg' }] }));
-
+    // The job is made on the pages, its price list chosen with it: the studio's memory mate only.
+    const studio = await ok(web.api.post('/v1/providers', { name: 'Birch Hill Photography', email: 'birch.hill@example.com' }));
+    await products(studio.id, [PACKAGE_A, MEMORY_MATE]);
     const { page, context } = await newPage(web);
     await login(page, 'admin@example.com');
-    await page.goto(`/admin/jobs/${job.id}`);
+    await page.goto('/admin/jobs');
+    const newJob = page.getByRole('form', { name: 'New job' });
+    await newJob.getByLabel('Job name').fill('Birch Hill Academy');
+    await newJob.getByLabel('Provider').selectOption({ label: 'Birch Hill Photography (birch.hill@example.com)' });
+    await newJob.getByRole('group', { name: 'Price list' }).getByLabel('Memory mate 8x10 — $25.00').check();
+    await newJob.getByLabel('Manual revision').check();
+    await newJob.getByRole('button', { name: 'Create job' }).click();
+    await expectFeedback(page, 'Job Birch Hill Academy created.');
+    await page.getByRole('heading', { name: 'Birch Hill Academy', level: 1 }).waitFor();
+    const job = await ok(web.api.get(`/v1/jobs/${new URL(page.url()).pathname.split('/').pop()}`));
+    expect(job.products.map((p: Product) => p.name)).toEqual([MEMORY_MATE.name]);
+    await page.getByRole('region', { name: 'Price list' }).getByRole('region', { name: 'Products offered' }).getByText('Memory mate 8x10').waitFor();
     await page.getByRole('region', { name: 'Job settings' }).getByText('On: placed orders wait for revision').waitFor();
+
+    const subjects = (await ok(web.api.post(`/v1/jobs/${job.id}/subjects`, { subjects: [{ name: 'Mia Lane', groupName: 'Class 2C' }] }))).data as { accessCode: string }[];
+    const mia = subjects[0]!.accessCode;
+    const mom = await customerWithLogin(web, { name: 'Mo Lane', email: 'mo.lane@example.com', credit: 5_000 });
+    const order = await paidPreOrder(mia, mom, [item(job, MEMORY_MATE.name)]);
+    await ok(web.api.post(`/v1/jobs/${job.id}/photos`, { photos: [{ accessCode: mia, fileName: 'MIA_DRAFT.jpg' }, { groupName: 'Class 2C', fileName: 'CLASS_2C.jpg' }] }));
+    await page.getByRole('button', { name: 'Refresh' }).click();
     const collection = page.getByRole('region', { name: 'Order collection: Birch Hill Academy – prepay orders', exact: true });
     await collection.getByRole('button', { name: 'Populate photos' }).click();
     await expectFeedback(page, 'Photos populated into 1 order.');
@@ -365,7 +479,7 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await expect(page.getByRole('region', { name: 'Batches' }).getByText('No batch yet').count()).resolves.toBe(1);
 
     // The final memory-mate image is uploaded; it replaces the populated ones.
-    await ok(web.api.post(`/v1/jobs/${job.id}/photos`, { photos: [{ accessCode: code('Mia Lane'), fileName: 'MIA_MEMORY_MATE_FINAL.jpg' }] }));
+    await ok(web.api.post(`/v1/jobs/${job.id}/photos`, { photos: [{ accessCode: mia, fileName: 'MIA_MEMORY_MATE_FINAL.jpg' }] }));
     await page.getByRole('button', { name: 'Refresh' }).click();
     const revision = page.getByRole('region', { name: 'Manual revision' });
     const photos = revision.getByRole('group', { name: `Photos of ${order.number}` });
