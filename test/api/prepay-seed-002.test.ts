@@ -205,6 +205,11 @@ describe('seed 002: the questions', () => {
     const rename = await h.post('/v1/pre-orders', { accessCode: blank.accessCode, customerId: parent.id, lines: [PAPER_LINE], subjectName: 'Someone Else' });
     expect(rename.status).toBe(409);
     expect(rename.body.error.code).toBe('subject_named');
+    // A typo on the form is corrected on the names list; the code stays.
+    const fixed = await h.patch(`/v1/jobs/${j.id}/subjects/${blank.id}`, { name: 'Finn García', groupName: 'Class 3B' });
+    expect(fixed.body).toMatchObject({ id: blank.id, name: 'Finn García', groupName: 'Class 3B', accessCode: blank.accessCode });
+    const elsewhere = await h.patch(`/v1/jobs/${(await job()).job.id}/subjects/${blank.id}`, { name: 'Not here' });
+    expect(elsewhere.status).toBe(404);
     const paid = await h.post(`/v1/orders/${added.body.orderId}/pay`, { useAccountCredit: true });
     expect(paid.body.state).toBe('collection');
     const inCollection = await h.get(`/v1/jobs/${j.id}/orders?collectionId=${j.collectionId}`);

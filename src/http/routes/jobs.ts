@@ -265,6 +265,23 @@ export const jobRoutes: RouteModule = (server, app, idem) => {
     },
   );
 
+  server.patch(
+    '/v1/jobs/:id/subjects/:subjectId',
+    {
+      schema: {
+        tags: ['prepay jobs'],
+        summary: 'Correct a name or group on the names list (null makes it blank again); the access code stays (admin). Orders already placed keep the name on their lines.',
+        params: Type.Object({ id: Id('job'), subjectId: Id('sub') }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.Optional(Type.Union([Text(200), Type.Null()])), groupName: Type.Optional(Type.Union([Text(200), Type.Null()])) }, { additionalProperties: false }),
+        response: { 200: Subject, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req.actor);
+      return idem.run(req, reply, async (trx) => ({ body: await jobs.updateSubject(trx, req.params.id, req.params.subjectId, req.body) }));
+    },
+  );
+
   server.post(
     '/v1/jobs/:id/photos',
     {

@@ -237,6 +237,18 @@ export class JobService {
     return created.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
   }
 
+  /** Corrects a name or a group on the names list (a typo, a blank card named wrongly); the access code stays. */
+  async updateSubject(trx: Trx, jobId: string, subjectId: string, input: { name?: string | null | undefined; groupName?: string | null | undefined }): Promise<SubjectView> {
+    await this.load(trx, jobId, 'share');
+    const set: { name?: string | null; group_name?: string | null } = {};
+    if (input.name !== undefined) set.name = input.name;
+    if (input.groupName !== undefined) set.group_name = input.groupName;
+    if (Object.keys(set).length === 0) throw badRequest('parameter_missing', 'Give name or groupName.', { param: 'name' });
+    const row = await trx.updateTable('job_subjects').set(set).where('id', '=', subjectId).where('job_id', '=', jobId).returningAll().executeTakeFirst();
+    if (!row) throw notFound('subject', subjectId);
+    return subjectView(row);
+  }
+
   /** The names list, sorted by name (blank cards last), as the seed sorts access codes. */
   async listSubjects(db: Db, jobId: string, page: PageRequest & { q?: string | undefined }): Promise<Page<SubjectView>> {
     await this.load(db, jobId);
