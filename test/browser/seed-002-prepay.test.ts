@@ -9,7 +9,7 @@
 // manual revision (memory mates, a job made on the pages with its price list).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { clockTo, customerWithLogin, expectFeedback, login, newPage, ok, pageErrors, startWeb, type Web } from './harness.js';
+import { clockTo, customerWithLogin, expectFeedback, login, newPage, ok, pageErrors, screenshot, startWeb, type Web } from './harness.js';
 
 let web: Web;
 const T0 = '2031-05-04T08:00:00.000Z';
@@ -186,6 +186,7 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await prices.getByTestId('products-total').getByText('$59.00').waitFor();
     await prices.getByRole('button', { name: 'One fewer: Class group print 8x10' }).click();
     await prices.getByTestId('products-total').getByText('$47.00').waitFor();
+    await screenshot(portal, 'customer-pre-order');
     await offer.getByRole('button', { name: 'Pre-order' }).click();
     await expectFeedback(portal, /^Pre-order SO-\d+ created\. Please pay to confirm it\./);
     await portal.getByRole('heading', { name: /^Receipt SO-\d+$/ }).waitFor();
@@ -239,6 +240,7 @@ describe('seed 002: How to Fulfill Prepay Orders', () => {
     await expectFeedback(admin, 'Placed 2 orders.');
     await collection.getByTestId('placement').getByText('2 orders placed into the open batch — not at the lab yet').waitFor();
     await orderRow(collection, number).getByText('In batch').waitFor();
+    await screenshot(admin, 'admin-job');
 
     // III. Batch Shipping: the open batch is released to production by hand.
     const batch = admin.getByRole('region', { name: 'Batches' }).getByRole('group', { name: 'Batch 1' });
