@@ -26,7 +26,7 @@ export interface Service {
   slots: Slot[];
 }
 
-export type ProcessName = 'booking' | 'direct';
+export type ProcessName = 'booking' | 'direct' | 'prepay';
 
 export interface OrderRef {
   id: string;
@@ -34,6 +34,9 @@ export interface OrderRef {
   customer: number;
   provider: number;
   process: ProcessName;
+  /** Prepay orders: the job and the subject (by index in the job's names list) they were pre-ordered for. */
+  job?: number;
+  subject?: number;
 }
 
 export interface Sent {
@@ -100,6 +103,35 @@ export const PLAUSIBLE_DIRECT: Record<string, ActionName[]> = {
   cancelled: ['refund', 'refund_to_card', 'retry_refund'],
 };
 export const DIRECT_STATES = new Set(['payment', 'delivery', 'closed', 'cancelled']);
+/**
+ * The prepay process (seed 002, see prepay.ts): paid up front, then the job's steps —
+ * photos uploaded, populated, placed (into the batch, or manual revision first), the batch
+ * released — and the order's own end: confirmed, complained about, or closed by itself.
+ * Staff cancel before production. Customers never cancel (a clean 403).
+ */
+export const PLAUSIBLE_PREPAY: Record<string, PrepayAction[]> = {
+  payment: ['pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'quote_then_cancel'],
+  collection: ['upload', 'upload', 'populate', 'populate', 'populate', 'place', 'place', 'place', 'set_photos', 'cancel', 'refund', 'refund_to_card'],
+  revision: ['set_photos', 'set_photos', 'release_revision', 'release_revision', 'release_revision', 'release_revision', 'quote_then_cancel', 'refund'],
+  batch: ['release_batch', 'release_batch', 'release_batch', 'batch_deadline', 'batch_deadline', 'cancel', 'refund', 'set_photos'],
+  production: ['confirm_execution', 'confirm_execution', 'confirm_execution', 'claim', 'claim', 'refund', 'refund_to_card'],
+  claim: ['resolve', 'resolve', 'resolve', 'refund'],
+  closed: ['refund', 'refund_to_card', 'retry_refund', 'review'],
+  cancelled: ['refund', 'refund_to_card', 'retry_refund', 'release_batch'],
+};
+export const PREPAY_STATES = new Set(Object.keys(PLAUSIBLE_PREPAY));
+/** The deadline each prepay state needs (the batch's own deadline is the job's, not the order's). */
+export const DEADLINE_OF_PREPAY_STATE: Record<string, string | undefined> = {
+  payment: 'expire_payment',
+  production: 'auto_close',
+};
+/** What staff do to a prepay order through its job (services/jobs), not through /v1/orders. */
+export type JobAction = 'upload' | 'populate' | 'place' | 'set_photos' | 'release_revision' | 'release_batch' | 'batch_deadline';
+export type PrepayAction = ActionName | JobAction;
+export const JOB_ACTIONS: JobAction[] = ['upload', 'populate', 'place', 'set_photos', 'release_revision', 'release_batch', 'batch_deadline'];
+export function isJobAction(action: string): action is JobAction {
+  return (JOB_ACTIONS as string[]).includes(action);
+}
 export const ALL_ACTIONS: ActionName[] = [
   'confirm', 'edit', 'propose', 'accept', 'decline', 'pay', 'mark_done', 'confirm_execution', 'claim', 'resolve',
   'review', 'cancel', 'cancel_lines', 'quote_then_cancel', 'refund', 'refund_to_card', 'edit_line', 'line_done', 'retry_refund',
@@ -127,7 +159,20 @@ export function feasible(action: ActionName, order: any): boolean {
 export type Who = 'customer' | 'provider' | 'admin' | 'stranger_customer' | 'stranger_provider';
 
 /** Who would normally take the action (the simulation mostly asks them, sometimes others). */
-export function naturalActor(action: ActionName, order: any, rng: Rng): Who {
+export function naturalActor(action: PrepayAction, order: any, rng: Rng): Who {
+  if (isJobAction(action)) return rng.chance(0.92) ? 'admin' : rng.pick(['customer', 'provider'] as const);
+  if (order.process === 'prepay') {
+    // Staff (and the provider) run the job; the customer pays, confirms or complains.
+    switch (action) {
+      case 'cancel':
+      case 'quote_then_cancel':
+        return rng.weighted({ admin: 60, provider: 30, customer: 10 });
+      case 'resolve':
+        return 'admin';
+      default:
+        break;
+    }
+  }
   if (order.process === 'direct') {
     // Staff run direct orders; the customer pays, the provider delivers. Others now and
     // then (a customer cancelling, a provider refunding) must be refused cleanly.
@@ -265,7 +310,7 @@ export function buildRequest(sim: RequestContext, action: ActionName, order: any
     case 'cancel':
     case 'quote_then_cancel': {
       const body: Record<string, unknown> = { reason: 'Plans changed' };
-      if (action === 'quote_then_cancel' && open.length > 1 && rng.chance(0.5)) body.lineIds = rng.subset(open).map((l) => l.id);
+      if (action === 'quote_then_cancel' && open.length > 1 && rng.chance(order.process === 'prepay' ? 0.1 : 0.5)) body.lineIds = rng.subset(open).map((l) => l.id);
       // Direct: "Cancel all undone lines" (the flag is optional: cancel without lineIds is the same).
       if (order.process === 'direct' && !body.lineIds && action === 'cancel' && rng.chance(0.5)) body.undoneLines = true;
       if (rng.chance(0.4)) body.refundDestination = rng.pick(['card', 'account_credit'] as const);

@@ -2,7 +2,8 @@
 // seats and history, computed from the database independently of the engine; and the
 // full ledger check.
 import { sql } from 'kysely';
-import { DAY, DEADLINE_OF_STATE, DIRECT_STATES, HOUR, iso, PLAUSIBLE, TERMINAL, type OrderRef, type Service } from './actions.js';
+import { DAY, DEADLINE_OF_PREPAY_STATE, DEADLINE_OF_STATE, DIRECT_STATES, HOUR, iso, PLAUSIBLE, PREPAY_STATES, TERMINAL, type OrderRef, type Service } from './actions.js';
+import { batchLabel, collectionLabel, type JobRef } from './prepay.js';
 import { fail, outcome, type Res, type World } from './world.js';
 
 /** What the checks need from the simulation. */
@@ -11,6 +12,7 @@ export interface InvariantContext {
   readonly orders: readonly OrderRef[];
   readonly orderIndex: ReadonlyMap<string, number>;
   readonly services: readonly Service[];
+  readonly jobs: readonly JobRef[];
   readonly now: Date;
   readonly step: number;
   labelOf(id: string): string;
@@ -72,9 +74,11 @@ export class Invariants {
       if (!ref) fail(`an order the simulation did not create: ${o.id} (${o.process})`);
       if (ref!.process !== o.process) fail(`${where}: created as ${ref!.process}`);
       const direct = o.process === 'direct';
-      if (!direct && o.process !== 'booking') fail(`${where}: unknown process`);
+      const prepay = o.process === 'prepay';
+      if (!direct && !prepay && o.process !== 'booking') fail(`${where}: unknown process`);
       if (direct && !DIRECT_STATES.has(o.state)) fail(`${where}: not a state of the direct process`);
-      if (!direct && !(o.state in PLAUSIBLE)) fail(`${where}: not a state of the booking process`);
+      if (prepay && !PREPAY_STATES.has(o.state)) fail(`${where}: not a state of the prepay process`);
+      if (o.process === 'booking' && !(o.state in PLAUSIBLE)) fail(`${where}: not a state of the booking process`);
       if (o.bad_line_refunds !== 0) fail(`${where}: ${o.bad_line_refunds} line(s) refunded below 0 or above their amount`);
       const paid = Number(o.paid);
       const refunded = Number(o.refunded);
@@ -96,11 +100,16 @@ export class Invariants {
       if ((o.state === 'confirmation' || o.state === 'payment') && paid !== 0) fail(`${where}: money paid before the payment step (${paid})`);
       // Line refunds are part of the order's refunds (the rest are staff refunds, claims, price cuts).
       if (Number(o.lines_refunded) > refunded) fail(`${where}: lines refunded ${o.lines_refunded}, the order only ${refunded}`);
+      // Direct and prepay orders are paid up front: past payment the whole total was paid (a free order pays nothing).
+      if ((direct || prepay) && o.state !== 'payment' && !(o.state === 'cancelled' && paid === 0) && paid !== Number(o.subtotal) + Number(o.service_fee)) {
+        fail(`${where}: paid ${paid}, the total is ${Number(o.subtotal) + Number(o.service_fee)}`);
+      }
+      if (prepay) {
+        // Whole orders only: every line open until it closes (all done) or is cancelled (all cancelled).
+        const want = o.state === 'closed' ? o.done_lines : o.state === 'cancelled' ? o.all_lines - o.live_lines : o.open_lines;
+        if (want !== o.all_lines) fail(`${where}: ${o.open_lines} open, ${o.done_lines} done of ${o.all_lines} line(s)`);
+      }
       if (direct) {
-        // Paid up front: once delivering, the whole total was paid (a free order pays nothing).
-        if (o.state !== 'payment' && !(o.state === 'cancelled' && paid === 0) && paid !== Number(o.subtotal) + Number(o.service_fee)) {
-          fail(`${where}: paid ${paid}, the total is ${Number(o.subtotal) + Number(o.service_fee)}`);
-        }
         if (o.state === 'payment' && o.open_lines !== o.all_lines) fail(`${where}: lines delivered or cancelled before payment`);
         // Delivery lasts while a line is open; the last one closes (something delivered) or cancels (nothing delivered) it.
         if (o.state === 'delivery' && o.open_lines === 0) fail(`${where}: no open line left`);
@@ -115,13 +124,15 @@ export class Invariants {
       if (t(o.starts_at) !== t(o.lines_start) || t(o.ends_at) !== t(o.lines_end)) {
         fail(`${where}: service time ${o.starts_at?.toISOString()}–${o.ends_at?.toISOString()}, its lines say ${o.lines_start?.toISOString()}–${o.lines_end?.toISOString()}`);
       }
-      if (['execution_confirmation', 'claim', 'closed', 'cancelled'].includes(o.state) && o.open_lines !== 0) fail(`${where}: ${o.open_lines} line(s) still open`);
+      // (A prepay claim comes straight from production: its lines are done when it is resolved.)
+      if (['execution_confirmation', 'claim', 'closed', 'cancelled'].includes(o.state) && !(prepay && o.state === 'claim') && o.open_lines !== 0) fail(`${where}: ${o.open_lines} line(s) still open`);
       if (o.state === 'cancelled' && o.live_lines !== 0 && o.closed_at === null) fail(`${where}: cancelled without closed_at`);
       if (TERMINAL.has(o.state) && !o.closed_at) fail(`${where}: terminal without closed_at`);
 
       // Deadlines: exactly one for a state that has one; terminal ones only for a scheduled payout.
       // The direct process has no deadlines of its own (staff drive it), only the payout's.
-      const wanted = direct ? undefined : DEADLINE_OF_STATE[o.state];
+      // A prepay order waits on staff in collection, revision and batch (the batch's deadline is the job's, see checkJobs).
+      const wanted = direct ? undefined : prepay ? DEADLINE_OF_PREPAY_STATE[o.state] : DEADLINE_OF_STATE[o.state];
       if (wanted) {
         if (o.n_deadlines !== 1 || o.d_transition !== wanted) fail(`${where}: deadline ${o.d_transition ?? 'none'} (${o.n_deadlines} rows), expected ${wanted}`);
         const expectedDue = this.expectedDue(o);
@@ -146,11 +157,14 @@ export class Invariants {
     }
 
     // Deadlines whose order the simulation does not know (or of other processes) must not exist either;
-    // a direct order's only deadline is its payout's.
+    // a direct order's only deadline is its payout's, a prepay order's its payment's, its confirmation window's or its payout's.
     const stray = await sql<{ n: number }>`
       select count(*)::int as n from deadlines d left join orders o on o.id = d.order_id
-      where o.id is null or o.process not in ('booking', 'direct') or (o.process = 'direct' and d.transition <> '@payout')`.execute(db);
-    if (stray.rows[0]!.n) fail(`deadlines on unknown orders or processes, or a direct order's own deadline: ${stray.rows[0]!.n}`);
+      where o.id is null or o.process not in ('booking', 'direct', 'prepay') or (o.process = 'direct' and d.transition <> '@payout')
+         or (o.process = 'prepay' and d.transition not in ('expire_payment', 'auto_close', '@payout'))`.execute(db);
+    if (stray.rows[0]!.n) fail(`deadlines on unknown orders or processes, a direct order's own deadline, or a prepay order's unknown one: ${stray.rows[0]!.n}`);
+
+    await this.checkJobs();
 
     // Right after the clock moved, every deadline due by now has fired.
     if (clockMoved) {
@@ -174,6 +188,93 @@ export class Invariants {
     // A deadline that could not fire is recorded as an event: there must be none.
     const failed = await sql<{ n: number }>`select count(*)::int as n from order_events where type = 'order.deadline_failed'`.execute(db);
     if (failed.rows[0]!.n) fail(`${failed.rows[0]!.n} order.deadline_failed event(s)`);
+  }
+
+  /**
+   * Prepay jobs (seed 002): every prepay order is in exactly one job (and nothing else is),
+   * its subject, collection and batch are that job's, and its place there fits its state —
+   * no batch before it is placed; in state batch, an open batch of its job; in production,
+   * claim or closed, a released batch that sent it exactly once, at the batch's release; a
+   * cancelled order never sent. Placed orders have photos, all of their job. Each job has
+   * one order collection of its own, at most one open batch, whose deadline is the job's
+   * and still ahead (a passed one has fired); a batch released by the system went at its
+   * deadline; the collections and batches are those the answers named; no pre-order after
+   * the switch to Selling; pre-order lines are products (no time, no seat).
+   */
+  private async checkJobs(): Promise<void> {
+    const jobs = this.sim.jobs;
+    if (!jobs.length) return;
+    const db = this.sim.world.store.db;
+    const rows = await sql<any>`
+      select o.id, o.process, o.state, o.provider_id, o.currency, jo.order_id as jo_id, jo.job_id, jo.batch_id, jo.collection_id, jo.populated_at,
+             jo.created_at as jo_created, jsonb_array_length(jo.photos)::int as n_photos,
+             j.provider_id as job_provider, j.currency as job_currency, j.selling_at,
+             s.job_id as subject_job, c.job_id as collection_job, b.job_id as batch_job, b.status as batch_status, b.released_at, b.released_by,
+             (select count(*) from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release'))::int as n_released,
+             (select max(e.created_at) from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) as released_event_at,
+             (select count(*) from order_lines l where l.order_id = o.id and (l.starts_at is not null or l.slot_id is not null))::int as timed_lines,
+             (select count(*) from jsonb_array_elements(jo.photos) p
+               where not exists (select 1 from job_photos jp where jp.id = p->>'id' and jp.job_id = jo.job_id))::int as foreign_photos
+      from orders o left join job_orders jo on jo.order_id = o.id left join jobs j on j.id = jo.job_id
+      left join job_subjects s on s.id = jo.subject_id left join job_collections c on c.id = jo.collection_id left join job_batches b on b.id = jo.batch_id
+      where o.process = 'prepay' or jo.order_id is not null`.execute(db);
+    const jobOf = new Map(jobs.map((j) => [j.id, j]));
+    for (const o of rows.rows) {
+      const where = `${this.sim.labelOf(o.id)} prepay [${o.state}]`;
+      if (o.process !== 'prepay') fail(`${this.sim.labelOf(o.id)} (${o.process}) is in a job`);
+      if (!o.jo_id) fail(`${where}: in no job`);
+      const j = jobOf.get(o.job_id);
+      if (!j) fail(`${where}: in a job the simulation did not make`);
+      const ref = this.sim.orders[this.sim.orderIndex.get(o.id) ?? -1];
+      if (ref?.job !== undefined && jobs[ref.job] !== j) fail(`${where}: pre-ordered in ${jobs[ref.job]!.label}, now in ${j!.label}`);
+      if (o.subject_job !== o.job_id || o.collection_job !== o.job_id || (o.batch_id && o.batch_job !== o.job_id)) fail(`${where}: subject, collection or batch of another job than ${j!.label}`);
+      if (o.provider_id !== o.job_provider || o.currency !== o.job_currency) fail(`${where}: provider/currency ${o.provider_id}/${o.currency}, the job's ${o.job_provider}/${o.job_currency}`);
+      if (o.timed_lines) fail(`${where}: ${o.timed_lines} line(s) with a time or a slot`);
+      if (o.selling_at && (o.jo_created as Date).getTime() > (o.selling_at as Date).getTime()) fail(`${where}: pre-ordered after ${j!.label} switched to Selling`);
+      if (o.foreign_photos) fail(`${where}: ${o.foreign_photos} photo(s) not of ${j!.label}`);
+      if (!j!.collections.includes(o.collection_id)) fail(`${where}: in a collection no answer named`);
+      if (o.batch_id && !j!.batches.includes(o.batch_id)) fail(`${where}: in a batch no answer named`);
+      const place = `${collectionLabel(j!, o.collection_id)}/${batchLabel(j!, o.batch_id)}${o.batch_status ? ` (${o.batch_status})` : ''}`;
+      if (['payment', 'collection', 'revision'].includes(o.state) && o.batch_id) fail(`${where}: in ${place} before it was placed or released from revision`);
+      if (o.state === 'batch' && (!o.batch_id || o.batch_status !== 'open')) fail(`${where}: in ${place}, not an open batch of its job`);
+      if (['production', 'claim', 'closed'].includes(o.state)) {
+        if (!o.batch_id || o.batch_status !== 'released') fail(`${where}: in ${place}, not a released batch`);
+        if (o.n_released !== 1) fail(`${where}: sent to production ${o.n_released} times`);
+        if ((o.released_event_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: sent at ${(o.released_event_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
+      } else if (o.n_released !== 0) fail(`${where}: sent to production ${o.n_released} time(s) but is ${o.state}`);
+      if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at})`);
+    }
+
+    const batches = await sql<any>`
+      select b.id, b.job_id, b.status, b.release_at, b.released_at, b.released_by, b.created_at, j.batch_release_at
+      from job_batches b join jobs j on j.id = b.job_id order by b.job_id, b.id`.execute(db);
+    const open = new Map<string, number>();
+    const now = this.sim.now.getTime();
+    const t = (d: Date | null) => d?.getTime() ?? null;
+    for (const b of batches.rows) {
+      const j = jobOf.get(b.job_id);
+      if (!j) fail(`a batch of a job the simulation did not make`);
+      const where = `${batchLabel(j!, b.id)} [${b.status}]`;
+      if (!j!.batches.includes(b.id)) fail(`${where}: a batch no answer named`);
+      if ((b.status === 'released') !== (b.released_at !== null)) fail(`${where}: released_at ${b.released_at}`);
+      if (b.status === 'open') {
+        open.set(b.job_id, (open.get(b.job_id) ?? 0) + 1);
+        // Its deadline is the job's (moved with it), unless the job's had passed when it opened.
+        const ok = t(b.release_at) === t(b.batch_release_at) || (b.release_at === null && b.batch_release_at !== null && t(b.batch_release_at)! <= t(b.created_at)!);
+        if (!ok) fail(`${where}: release_at ${b.release_at?.toISOString()}, the job's ${b.batch_release_at?.toISOString()} (opened ${b.created_at.toISOString()})`);
+        if (b.release_at && t(b.release_at)! <= now) fail(`${where}: its deadline ${b.release_at.toISOString()} passed (now ${iso(now)}) but it is still open`);
+      } else if (b.released_by === 'system' && t(b.released_at) !== t(b.release_at)) fail(`${where}: released by the system at ${b.released_at.toISOString()}, its deadline was ${b.release_at?.toISOString()}`);
+    }
+    for (const [jobId, n] of open) if (n > 1) fail(`${jobOf.get(jobId)!.label}: ${n} open batches`);
+    for (const j of jobs) if (batches.rows.filter((b: any) => b.job_id === j.id).length !== j.batches.length) fail(`${j.label}: the answers named ${j.batches.length} batch(es)`);
+
+    const collections = await sql<{ job_id: string; prepay: number; n: number }>`
+      select job_id, count(*) filter (where kind = 'prepay')::int as prepay, count(*)::int as n from job_collections group by job_id`.execute(db);
+    for (const c of collections.rows) {
+      const j = jobOf.get(c.job_id);
+      if (!j) fail('a collection of a job the simulation did not make');
+      if (c.prepay !== 1 || c.n !== j!.collections.length) fail(`${j!.label}: ${c.prepay} prepay collection(s), ${c.n} in all; the answers named ${j!.collections.length}`);
+    }
   }
 
   private slotLabel(id: string): string {
@@ -206,6 +307,7 @@ export class Invariants {
       case 'execution':
         return o.ends_at ? (o.ends_at as Date).getTime() + p.completionWindowHours * HOUR : null;
       case 'execution_confirmation':
+      case 'production': // prepay: entered at the batch's release (back-dated to its deadline when it went by itself)
         return addLocalDays((o.entered_state_at as Date).getTime(), p.executionConfirmationWindowDays, p.timeZone);
       default:
         return null;

@@ -1,4 +1,4 @@
-// A deterministic simulation of Settle's booking and direct processes, in the spirit of
+// A deterministic simulation of Settle's booking, direct and prepay processes, in the spirit of
 // TigerBeetle's VOPR. From one seed it builds a small business (customers with credit,
 // providers with services and slots of limited capacity) and then takes random steps
 // against the real HTTP API (in process, through Fastify's inject):
@@ -6,6 +6,13 @@
 //   - direct orders (~25 %: staff only, some on a site; free, timed, service and slot
 //     lines; customers and providers trying must be refused), paid, delivered line by
 //     line, lines or all undone lines cancelled, refunded to the card or from the payout,
+//   - prepay jobs and orders (~25 % of new orders, seed 002, see prepay.ts): picture-day
+//     jobs (manual revision or not, a batch shipping deadline ahead or not), names lists
+//     and blank cards, pre-orders with access codes (customers; staff for paper orders),
+//     paid by credit or card, photos uploaded (not for every code; group pictures),
+//     re-tagged, populated and placed (orders without photos split off), revised and
+//     released, batches released by hand or at their deadline, cancelled by staff before
+//     production, confirmed, complained about, jobs switched to Selling,
 //   - transitions by every actor, valid and invalid (strangers, wrong party, wrong state,
 //     bad amounts) — a refusal must be a clean 4xx that changes nothing,
 //   - clock jumps of every size, some landing exactly on a deadline or a policy boundary,
@@ -24,10 +31,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { Rng } from './rng.js';
 import {
-  ALL_ACTIONS, buildRequest, DAY, DIRECT_STATES, feasible, firstDifference, HOUR, iso, naturalActor, OK_REFUSALS, otherBody, PLAUSIBLE, PLAUSIBLE_DIRECT, rel, START, STORED_REFUSALS, TERMINAL, TIME_ZONES,
-  type ActionName, type OrderRef, type Party, type Sent, type Service, type Who,
+  ALL_ACTIONS, buildRequest, DAY, DIRECT_STATES, feasible, firstDifference, HOUR, isJobAction, iso, JOB_ACTIONS, naturalActor, OK_REFUSALS, otherBody, PLAUSIBLE, PLAUSIBLE_DIRECT, PLAUSIBLE_PREPAY,
+  PREPAY_STATES, rel, START, STORED_REFUSALS, TERMINAL, TIME_ZONES,
+  type ActionName, type OrderRef, type Party, type PrepayAction, type Sent, type Service, type Who,
 } from './actions.js';
 import { afterDirectSuccess, createDirectOrder, credit } from './direct.js';
+import { afterPrepayTransition, batchLabel, collectionLabel, createJob, createPreOrder, jobStep, placeOf, prepayJobAction, type JobRef, type ProductRef } from './prepay.js';
 import { Invariants } from './invariants.js';
 import { fail, InvariantBroken, outcome, pgliteTemplate, SimulationFailure, timed, World, type Res, type SimOptions, type SimResult } from './world.js';
 
@@ -71,6 +80,10 @@ class Simulation {
   private readonly topUps: { id: string; customer: number }[] = [];
   private readonly corrections: { id: string; customer: number }[] = [];
   readonly sites: { id: string; customer: number }[] = [];
+  /** Prepay jobs, by creation (see prepay.ts). */
+  readonly jobs: JobRef[] = [];
+  /** Providers' products (services without slots) for the jobs' price lists. */
+  readonly products: ProductRef[] = [];
   /** The business's default refund destination (set once in setup; snapshotted onto orders). */
   defaultRefundDestination: 'account_credit' | 'card' = 'account_credit';
   private readonly statuses: Record<string, number> = {};
@@ -265,6 +278,8 @@ class Simulation {
       this.note(`provider p${i}`);
     }
     for (let i = 0; i < nProviders; i++) await this.createService(i);
+    // A picture-day job with its names list, so that pre-orders come from the first steps on.
+    await createJob(this);
     await this.checkInvariants(true);
   }
 
@@ -310,6 +325,7 @@ class Simulation {
           service: 1.5,
           settings: 1,
           read: 2.5,
+          job: this.jobs.length ? 6 : 2,
         });
         this.count(this.actions, kind);
         const jumped = await this.runStep(kind);
@@ -358,6 +374,9 @@ class Simulation {
       case 'read':
         await this.readStep();
         return false;
+      case 'job':
+        await jobStep(this);
+        return false;
     }
     throw new Error(`unknown step ${kind}`);
   }
@@ -373,13 +392,21 @@ class Simulation {
 
   labelOf(id: string): string {
     const i = this.orderIndex.get(id);
-    return i === undefined ? id.slice(0, id.indexOf('_')) : this.orders[i]!.label;
+    if (i !== undefined) return this.orders[i]!.label;
+    for (const j of this.jobs) {
+      if (j.id === id) return j.label;
+      if (j.collections.includes(id)) return collectionLabel(j, id);
+      if (j.batches.includes(id)) return batchLabel(j, id);
+    }
+    return id.slice(0, id.indexOf('_'));
   }
 
   // ----- steps -------------------------------------------------------------------------
 
   private async createOrder(): Promise<void> {
-    if (this.rng.chance(0.25)) return createDirectOrder(this);
+    const process = this.rng.weighted({ booking: 52, direct: 24, prepay: 24 });
+    if (process === 'direct') return createDirectOrder(this);
+    if (process === 'prepay') return createPreOrder(this);
     const rng = this.rng;
     const customer = rng.int(0, this.customers.length - 1);
     const provider = rng.int(0, this.providers.length - 1);
@@ -474,21 +501,35 @@ class Simulation {
     const order = await this.order(ref);
     if (order.process !== ref.process) fail(`${ref.label}: created as ${ref.process}, now says process ${order.process}`);
     if (ref.process === 'direct' && !DIRECT_STATES.has(order.state)) fail(`${ref.label}: a direct order in state ${order.state}`);
-    const plausible = ((ref.process === 'direct' ? PLAUSIBLE_DIRECT : PLAUSIBLE)[order.state] ?? []).filter((a) => feasible(a, order));
-    const action: ActionName = plausible.length && rng.chance(0.82) ? rng.pick(plausible) : rng.pick(ALL_ACTIONS);
-    const who: Who = rng.chance(0.85) ? naturalActor(action, order, rng) : rng.pick(['customer', 'provider', 'admin', 'stranger_customer', 'stranger_provider'] as const);
+    if (ref.process === 'prepay' && !PREPAY_STATES.has(order.state)) fail(`${ref.label}: a prepay order in state ${order.state}`);
+    const table: Record<string, PrepayAction[]> = ref.process === 'direct' ? PLAUSIBLE_DIRECT : ref.process === 'prepay' ? PLAUSIBLE_PREPAY : PLAUSIBLE;
+    const plausible = (table[order.state] ?? []).filter((a) => isJobAction(a) || feasible(a, order));
+    // Prepay orders also get the job's steps for them (populate, place, release…), wanted or not.
+    const pool: PrepayAction[] = ref.process === 'prepay' ? [...ALL_ACTIONS, ...JOB_ACTIONS] : ALL_ACTIONS;
+    const chosen: PrepayAction = plausible.length && rng.chance(0.82) ? rng.pick(plausible) : rng.pick(pool);
+    const who: Who = rng.chance(0.85) ? naturalActor(chosen, order, rng) : rng.pick(['customer', 'provider', 'admin', 'stranger_customer', 'stranger_provider'] as const);
+    if (isJobAction(chosen)) {
+      this.count(this.actions, `t:${chosen}`);
+      if (await prepayJobAction(this, chosen, who, ref)) this.focus = this.orderIndex.get(ref.id) ?? null;
+      return;
+    }
+    const action: ActionName = chosen;
     const party = this.keyOf(who, ref);
     const request = buildRequest(this, action, order, ref);
     const head = `${ref.label}[${order.state}] ${action} by ${who}${request.summary ? ` ${request.summary}` : ''}`;
     this.count(this.actions, `t:${action}`);
 
-    // Direct cancellations refund to account credit by default: the customer's balance says how much arrived.
-    const creditBefore = ref.process === 'direct' && (action === 'cancel' || action === 'cancel_lines' || action === 'quote_then_cancel') ? await credit(this, ref.customer) : null;
+    // Direct and prepay cancellations refund to account credit by default: the customer's balance says how much arrived.
+    const creditBefore = ref.process !== 'booking' && (action === 'cancel' || action === 'cancel_lines' || action === 'quote_then_cancel') ? await credit(this, ref.customer) : null;
+    // Where a prepay order is in its job: no order-route transition may move it there.
+    const place = ref.process === 'prepay' ? await placeOf(this, ref) : null;
+    const afterPrepay = (res: Res) => afterPrepayTransition(this, action, who, ref, order, res, request, head, place!, creditBefore, () => credit(this, ref.customer));
     if (action === 'quote_then_cancel') {
       const res = await this.quoteThenCancel(head, ref, order, party, request.body);
       if (res.status === 200 && ref.process === 'direct') {
         await afterDirectSuccess(this, action, ref, order, res.body, { path: `/v1/orders/${ref.id}/cancel`, body: request.body }, head, creditBefore);
       }
+      if (ref.process === 'prepay') await afterPrepay(res);
       if (res.status === 200) this.focus = this.orderIndex.get(ref.id) ?? null;
       return;
     }
@@ -505,6 +546,7 @@ class Simulation {
       if (ref.process === 'direct') await afterDirectSuccess(this, action, ref, order, res.body, request, head, creditBefore);
       this.focus = this.orderIndex.get(ref.id) ?? null;
     }
+    if (ref.process === 'prepay') await afterPrepay(res);
     if (res.status !== 200 && (who === 'stranger_customer' || who === 'stranger_provider') && party.id !== this.customers[ref.customer]!.id && party.id !== this.providers[ref.provider]!.id) {
       if (res.status !== 404 && res.status !== 403 && res.status !== 400) fail(`${head}: a stranger got ${outcome(res)} instead of 404/403`);
     }
@@ -520,7 +562,7 @@ class Simulation {
       return;
     }
     if (action === 'pay') {
-      if (after.state !== (before.process === 'direct' ? 'delivery' : 'execution')) fail(`${head}: paid but state is ${after.state}`);
+      if (after.state !== ({ direct: 'delivery', prepay: 'collection' }[before.process as string] ?? 'execution')) fail(`${head}: paid but state is ${after.state}`);
       if (after.amounts.paid !== before.amounts.total) fail(`${head}: paid ${after.amounts.paid}, total was ${before.amounts.total}`);
       const sum = (after.payments as any[]).reduce((s, p) => s + p.amount, 0);
       if (sum !== after.amounts.paid) fail(`${head}: payments sum to ${sum}, paid says ${after.amounts.paid}`);
@@ -572,11 +614,17 @@ class Simulation {
   private async clockJump(): Promise<void> {
     const rng = this.rng;
     const now = this.now.getTime();
-    const kind = rng.weighted({ seconds: 10, minutes: 18, hours: 30, days: 8, weeks: 2, deadline: 20, boundary: 12 });
+    // Open batches with a shipping deadline: the clock sometimes goes exactly there (or just before).
+    const batchDeadlines = this.jobs.length
+      ? (await this.world.store.db.selectFrom('job_batches').select('release_at').where('status', '=', 'open').where('release_at', 'is not', null).orderBy('release_at').execute()).map((r) => r.release_at!.getTime())
+      : [];
+    const kind = rng.weighted({ seconds: 10, minutes: 18, hours: 30, days: 8, weeks: 2, deadline: 20, boundary: 12, batch: batchDeadlines.length ? 25 : 0 });
     let target: number;
-    if (kind === 'deadline' || kind === 'boundary') {
+    if (kind === 'deadline' || kind === 'boundary' || kind === 'batch') {
       const candidates: number[] = [];
-      if (kind === 'deadline') {
+      if (kind === 'batch') {
+        for (const t of batchDeadlines) candidates.push(t, t, t - 1_000, t + rng.int(1, 6) * HOUR);
+      } else if (kind === 'deadline') {
         const rows = await this.world.store.db.selectFrom('deadlines').select('due_at').orderBy('due_at').limit(5).execute();
         for (const r of rows) candidates.push(r.due_at.getTime(), r.due_at.getTime() - 1_000);
       } else {
@@ -596,7 +644,7 @@ class Simulation {
       const n = kind === 'seconds' ? rng.int(0, 59) : kind === 'minutes' ? rng.int(1, 59) : kind === 'hours' ? rng.int(1, 12) : kind === 'days' ? rng.int(1, 6) : rng.int(1, 3);
       target = now + n * unit;
     }
-    const useTo = kind === 'deadline' || kind === 'boundary' || rng.chance(0.3);
+    const useTo = kind === 'deadline' || kind === 'boundary' || kind === 'batch' || rng.chance(0.3);
     const body = useTo ? { to: iso(target) } : { advanceSeconds: Math.round((target - now) / 1000) };
     const firedBefore = await this.countSystemEvents();
     const res = await this.send(`clock ${kind}`, 'POST', '/v1/test/clock', body, this.world.adminKey, { noDuplicate: true });
@@ -606,7 +654,8 @@ class Simulation {
     const jump = rel(reported, this.now);
     this.now = new Date(reported);
     const fired = (await this.countSystemEvents()) - firedBefore;
-    this.note(`clock ${kind} ${jump} → ${iso(reported)}, ${fired} deadline firing(s)`);
+    const batches = batchDeadlines.filter((t) => t <= reported).length;
+    this.note(`clock ${kind} ${jump} → ${iso(reported)}, ${fired} deadline firing(s)${batches ? `, ${batches} batch deadline(s)` : ''}`);
     // Going back is refused and changes nothing.
     if (rng.chance(0.05)) {
       const back = await this.send('clock back', 'POST', '/v1/test/clock', { to: iso(reported - 1_000) }, this.world.adminKey, { noDuplicate: true });
@@ -660,6 +709,15 @@ class Simulation {
     if (other >= 0) {
       const res = await this.get(`/v1/orders/${ref.id}`, this.customers[other]!.key);
       if (res.status !== 404) fail(`another customer read ${ref.label}: ${outcome(res)}`);
+    }
+    if (ref.process === 'prepay') {
+      // The customer sees their order's place in its job; another customer does not.
+      const job = await this.get(`/v1/orders/${ref.id}/job`, this.customers[ref.customer]!.key);
+      if (job.status !== 200 || job.body.orderId !== ref.id) fail(`the customer cannot read the job view of ${ref.label}: ${outcome(job)}`);
+      if (other >= 0) {
+        const res = await this.get(`/v1/orders/${ref.id}/job`, this.customers[other]!.key);
+        if (res.status !== 404) fail(`another customer read the job view of ${ref.label}: ${outcome(res)}`);
+      }
     }
     const list = await this.get(`/v1/orders?limit=100`, this.customers[ref.customer]!.key);
     if (list.status !== 200) fail(`list: ${outcome(list)}`);
@@ -733,11 +791,15 @@ class Simulation {
 
   /** Order states and fired deadlines at the end (for the report). */
   async summary(): Promise<{ states: Record<string, number>; events: Record<string, number>; deadlinesFired: number }> {
-    const rows = await this.world.store.db.selectFrom('orders').select('state').execute();
     const states: Record<string, number> = {};
-    for (const r of rows) states[r.state] = (states[r.state] ?? 0) + 1;
+    for (const r of await this.world.store.db.selectFrom('orders').select('state').execute()) states[r.state] = (states[r.state] ?? 0) + 1;
     const events: Record<string, number> = {};
-    for (const e of await this.world.store.db.selectFrom('order_events').select('type').execute()) events[e.type] = (events[e.type] ?? 0) + 1;
+    // By process: which transitions of each process the run exercised.
+    const rows = await this.world.store.db.selectFrom('order_events as e').innerJoin('orders as o', 'o.id', 'e.order_id').select(['e.type', 'o.process']).execute();
+    for (const e of rows) {
+      const key = `${e.process}:${e.type.replace(/^order\./, '')}`;
+      events[key] = (events[key] ?? 0) + 1;
+    }
     return { states, events, deadlinesFired: await this.countSystemEvents() };
   }
 }

@@ -178,7 +178,17 @@ export class World {
         (select md5(coalesce(string_agg(b.account_id || b.shard || '=' || b.balance, ',' order by b.account_id, b.shard), '')) from account_balances b) as balances,
         (select md5(coalesce(string_agg(r.id || r.status || r.amount, ',' order by r.id), '')) from refunds r) as refunds,
         (select md5(coalesce(string_agg(p.id || p.refunded_amount, ',' order by p.id), '')) from order_payments p) as payments,
-        (select md5(data::text) from settings limit 1) as settings`.execute(this.store.db);
+        (select md5(data::text) from settings limit 1) as settings,
+        -- Prepay jobs: the job, its names list, photos, collections, batches and where each order is.
+        (select md5(coalesce(string_agg(j.id || j.status || j.manual_revision::text || coalesce(j.batch_release_at::text, '') || j.name
+            || coalesce(j.picture_day::text, '') || j.updated_at::text, ',' order by j.id), '')) from jobs j) as jobs,
+        (select md5(coalesce(string_agg(s.id || coalesce(s.name, '') || '/' || coalesce(s.group_name, ''), ',' order by s.id), '')) from job_subjects s) as subjects,
+        (select md5(coalesce(string_agg(p.job_id || p.service_id || p.position, ',' order by p.job_id, p.position), '')) from job_products p) as products,
+        (select count(*) from job_collections)::int as collections,
+        (select md5(coalesce(string_agg(p.id || coalesce(p.access_code, '') || '/' || coalesce(p.group_name, ''), ',' order by p.id), '')) from job_photos p) as photos,
+        (select md5(coalesce(string_agg(b.id || b.status || coalesce(b.release_at::text, '') || coalesce(b.released_at::text, ''), ',' order by b.id), '')) from job_batches b) as batches,
+        (select md5(coalesce(string_agg(jo.order_id || jo.collection_id || coalesce(jo.batch_id, '') || jo.photos::text || coalesce(jo.populated_at::text, ''), ',' order by jo.order_id), ''))
+           from job_orders jo) as job_orders`.execute(this.store.db);
     return JSON.stringify(r.rows[0]);
   }
 }
