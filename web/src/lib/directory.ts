@@ -58,3 +58,8 @@ export function clearDirectory(): void {
   cached = null;
   loading = null;
 }
+
+/** The customers as choices of a select, after a "Choose…" that means none yet. */
+export function customerOptions(dir: Directory | null): { value: string; label: string }[] {
+  return [{ value: '', label: 'Choose…' }, ...(dir?.customers ?? []).map((c) => ({ value: c.id, label: `${c.name} (${c.email})` }))];
+}

@@ -2,7 +2,7 @@
 // on request, and a new site for a customer.
 import { useState, type FormEvent } from 'react';
 import { api, withQuery } from '../../lib/api';
-import { nameOf, refreshDirectory, useDirectory } from '../../lib/directory';
+import { customerOptions, nameOf, refreshDirectory, useDirectory } from '../../lib/directory';
 import { useResource } from '../../lib/hooks';
 import { Link, navigate, useLocation } from '../../lib/router';
 import type { Page as ListPage, Site } from '../../lib/types';
@@ -109,7 +109,7 @@ function NewSite({ onCreated }: { onCreated: () => void }) {
             setErrors(({ customer: _fixed, ...rest }) => rest);
           }}
           error={errors.customer ?? null}
-          options={[{ value: '', label: 'Choose…' }, ...(dir?.customers ?? []).map((c) => ({ value: c.id, label: `${c.name} (${c.email})` }))]}
+          options={customerOptions(dir)}
         />
         <ErrorNote error={act.error} />
         <Submit pending={act.pending}>Create site</Submit>

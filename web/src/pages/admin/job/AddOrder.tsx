@@ -4,7 +4,7 @@
 // from the customer's account credit or by card, or left for the customer to pay online.
 import { useState, type FormEvent } from 'react';
 import { api } from '../../../lib/api';
-import { useDirectory } from '../../../lib/directory';
+import { customerOptions, useDirectory } from '../../../lib/directory';
 import { money } from '../../../lib/format';
 import { useSession } from '../../../lib/session';
 import type { JobOrder, JobSubject, JobSummary, Order } from '../../../lib/types';
@@ -97,7 +97,7 @@ export function AddOrderForm({ job, subjects, onDone }: { job: JobSummary; subje
           setErrors(({ customer: _fixed, ...rest }) => rest);
         }}
         error={errors.customer ?? null}
-        options={[{ value: '', label: 'Choose…' }, ...(dir?.customers ?? []).map((c) => ({ value: c.id, label: `${c.name} (${c.email})` }))]}
+        options={customerOptions(dir)}
       />
       <SelectField
         label="Access code"
