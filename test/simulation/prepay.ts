@@ -210,6 +210,7 @@ export async function jobStep(sim: PrepayContext): Promise<void> {
     release: j.batches.length ? 10 : 0,
     lookup: j.subjects.length ? 4 : 0,
     read: 6,
+    foreign: sim.orders.some((o) => o.process !== 'prepay') ? 2 : 0,
   });
   switch (kind) {
     case 'subjects':
@@ -236,6 +237,15 @@ export async function jobStep(sim: PrepayContext): Promise<void> {
       return lookupCode(sim, j);
     case 'read':
       return readJob(sim, j);
+    case 'foreign': {
+      // A booking or direct order is in no job: the job's order steps do not find it.
+      const ref = rng.pick(sim.orders.filter((o) => o.process !== 'prepay'));
+      const release = rng.chance(0.5);
+      const res = await sim.send('job step on another order', 'POST', `/v1/jobs/${j.id}/orders/${ref.id}/${release ? 'release' : 'photos'}`, release ? {} : { photoIds: [`pho_${NO_ID}`] }, sim.admin.key);
+      const head = `${j.label} ${release ? 'release from revision' : 'set photos of'} ${ref.label} (${ref.process})`;
+      sim.note(`${head} → ${outcome(res)}`);
+      return expectRefusal(head, res, 404, 'resource_missing');
+    }
   }
 }
 
@@ -338,9 +348,12 @@ export async function createJob(sim: PrepayContext): Promise<void> {
 async function addSubjects(sim: PrepayContext, j: JobRef, initial = false): Promise<void> {
   const rng = sim.rng;
   const n = initial ? rng.int(3, 7) : rng.int(1, 4);
+  const named = j.subjects.filter((x) => x.name !== null);
   const subjects = Array.from({ length: n }, (_, i) => {
     const group = rng.chance(0.7) ? rng.pick(GROUPS) : null;
-    return { name: `${j.label} student ${j.subjects.length + i}`, ...(group ? { groupName: group } : {}) };
+    // Two students of the same name happen (the list sorts them by name, then by id).
+    const name = named.length && rng.chance(0.1) ? rng.pick(named).name! : `${j.label} student ${j.subjects.length + i}`;
+    return { name, ...(group ? { groupName: group } : {}) };
   });
   const blankCards = rng.pick([0, 0, 0, 1, 2]);
   const empty = !initial && rng.chance(0.04);
@@ -554,7 +567,44 @@ async function readJob(sim: PrepayContext, j: JobRef): Promise<void> {
     const want = (await jobOrders(sim, { batchId: batch })).map((o) => o.order_id).sort();
     if (!isDeepStrictEqual(idsOf(list.body.data), want)) fail(`list ${batchLabel(j, batch)}: ${labels(sim, idsOf(list.body.data))}, the database says ${labels(sim, want)}`);
   }
-  sim.note(`read ${j.label}: ${j.collections.length} collection(s), ${j.batches.length} batch(es), ${j.subjects.length} names, ${j.photos.length} photos`);
+  const pages = await walkNamesList(sim, j);
+  sim.note(`read ${j.label}: ${j.collections.length} collection(s), ${j.batches.length} batch(es), ${j.subjects.length} names (${pages} page(s)), ${j.photos.length} photos`);
+}
+
+/**
+ * The names list page by page (a small page size, so that a page often ends between two
+ * students of the same name): every subject once, in the order the list promises (by name,
+ * blank cards last, then by id), as the database sorts them; a search by an access code
+ * finds exactly its subject.
+ */
+async function walkNamesList(sim: PrepayContext, j: JobRef): Promise<number> {
+  const limit = sim.rng.int(1, 3);
+  const seen: string[] = [];
+  let after: string | null = null;
+  let pages = 0;
+  for (;;) {
+    const res = await sim.get(`/v1/jobs/${j.id}/subjects?limit=${limit}${after ? `&starting_after=${after}` : ''}`);
+    if (res.status !== 200) fail(`names list of ${j.label}: ${outcome(res)}`);
+    pages++;
+    seen.push(...(res.body.data as any[]).map((x) => x.id));
+    if (!res.body.has_more) break;
+    if (!res.body.data.length || pages > 2 * j.subjects.length + 2) fail(`names list of ${j.label}: page ${pages} of ${limit} has_more without end`);
+    after = res.body.data[res.body.data.length - 1].id;
+  }
+  const r = await sql<{ id: string }>`select id from job_subjects where job_id = ${j.id} order by name is null, name, id`.execute(sim.world.store.db);
+  const want = r.rows.map((x) => x.id);
+  if (!isDeepStrictEqual(seen, want)) {
+    const at = (id: string) => `s${j.subjects.findIndex((x) => x.id === id)}`;
+    fail(`names list of ${j.label} in pages of ${limit}: ${seen.map(at).join(',')}, expected ${want.map(at).join(',')}`);
+  }
+  if (j.subjects.length) {
+    const s = sim.rng.pick(j.subjects);
+    const found = await sim.get(`/v1/jobs/${j.id}/subjects?q=${encodeURIComponent(typed(sim.rng, s.code).replace(/ /g, ''))}`);
+    const ids = (found.body.data as any[] | undefined)?.map((x) => x.id) ?? [];
+    // A name may contain the code's letters too, but the code's subject must be there.
+    if (found.status !== 200 || !ids.includes(s.id)) fail(`names list of ${j.label}: searching a code found ${ids.length} subject(s), not its own`);
+  }
+  return pages;
 }
 
 // ----- the job's steps for its orders --------------------------------------------------------

@@ -711,13 +711,18 @@ class Simulation {
       if (res.status !== 404) fail(`another customer read ${ref.label}: ${outcome(res)}`);
     }
     if (ref.process === 'prepay') {
-      // The customer sees their order's place in its job; another customer does not.
+      // The customer sees their order's place in its job; another customer does not; staff find it by its number (cancelled too).
       const job = await this.get(`/v1/orders/${ref.id}/job`, this.customers[ref.customer]!.key);
       if (job.status !== 200 || job.body.orderId !== ref.id) fail(`the customer cannot read the job view of ${ref.label}: ${outcome(job)}`);
       if (other >= 0) {
         const res = await this.get(`/v1/orders/${ref.id}/job`, this.customers[other]!.key);
         if (res.status !== 404) fail(`another customer read the job view of ${ref.label}: ${outcome(res)}`);
       }
+      const found = await this.get(`/v1/orders?q=${encodeURIComponent(job.body.order.number)}`);
+      if (found.status !== 200 || !(found.body.data as any[]).some((o) => o.id === ref.id)) fail(`searching ${ref.label} (${job.body.order.state}) by its number did not find it: ${outcome(found)}`);
+    } else {
+      const res = await this.get(`/v1/orders/${ref.id}/job`);
+      if (res.status !== 404) fail(`${ref.label} (${ref.process}) has a job view: ${outcome(res)}`);
     }
     const list = await this.get(`/v1/orders?limit=100`, this.customers[ref.customer]!.key);
     if (list.status !== 200) fail(`list: ${outcome(list)}`);
