@@ -164,7 +164,7 @@ export class Invariants {
          or (o.process = 'prepay' and d.transition not in ('expire_payment', 'auto_close', '@payout'))`.execute(db);
     if (stray.rows[0]!.n) fail(`deadlines on unknown orders or processes, a direct order's own deadline, or a prepay order's unknown one: ${stray.rows[0]!.n}`);
 
-    await this.checkJobs();
+    await this.checkJobs(orders.rows.filter((o: any) => o.process === 'prepay').map((o: any) => o.id as string));
 
     // Right after the clock moved, every deadline due by now has fired.
     if (clockMoved) {
@@ -201,35 +201,36 @@ export class Invariants {
    * deadline; the collections and batches are those the answers named; no pre-order after
    * the switch to Selling; pre-order lines are products (no time, no seat).
    */
-  private async checkJobs(): Promise<void> {
+  private async checkJobs(prepayOrders: string[]): Promise<void> {
     const jobs = this.sim.jobs;
-    if (!jobs.length) return;
+    if (!jobs.length && !prepayOrders.length) return;
     const db = this.sim.world.store.db;
     const rows = await sql<any>`
-      select o.id, o.process, o.state, o.provider_id, o.currency, jo.order_id as jo_id, jo.job_id, jo.batch_id, jo.collection_id, jo.populated_at,
+      select o.id, o.process, o.state, o.provider_id, o.currency, jo.job_id, jo.batch_id, jo.collection_id, jo.populated_at,
              jo.created_at as jo_created, jsonb_array_length(jo.photos)::int as n_photos,
              j.provider_id as job_provider, j.currency as job_currency, j.selling_at,
              s.job_id as subject_job, c.job_id as collection_job, b.job_id as batch_job, b.status as batch_status, b.released_at, b.released_by,
-             (select count(*) from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release'))::int as n_released,
-             (select max(e.created_at) from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) as released_event_at,
-             (select count(*) from order_lines l where l.order_id = o.id and (l.starts_at is not null or l.slot_id is not null))::int as timed_lines,
+             ev.n::int as n_released, ev.at as released_event_at, o.starts_at, o.ends_at,
              (select count(*) from jsonb_array_elements(jo.photos) p
                where not exists (select 1 from job_photos jp where jp.id = p->>'id' and jp.job_id = jo.job_id))::int as foreign_photos
-      from orders o left join job_orders jo on jo.order_id = o.id left join jobs j on j.id = jo.job_id
-      left join job_subjects s on s.id = jo.subject_id left join job_collections c on c.id = jo.collection_id left join job_batches b on b.id = jo.batch_id
-      where o.process = 'prepay' or jo.order_id is not null`.execute(db);
+      from job_orders jo join orders o on o.id = jo.order_id
+      left join lateral (select count(*) as n, max(e.created_at) as at from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) ev on true
+      left join jobs j on j.id = jo.job_id
+      left join job_subjects s on s.id = jo.subject_id left join job_collections c on c.id = jo.collection_id left join job_batches b on b.id = jo.batch_id`.execute(db);
     const jobOf = new Map(jobs.map((j) => [j.id, j]));
+    const inJobs = new Set(rows.rows.map((o: any) => o.id as string));
+    for (const id of prepayOrders) if (!inJobs.has(id)) fail(`${this.sim.labelOf(id)} prepay: in no job`);
     for (const o of rows.rows) {
       const where = `${this.sim.labelOf(o.id)} prepay [${o.state}]`;
       if (o.process !== 'prepay') fail(`${this.sim.labelOf(o.id)} (${o.process}) is in a job`);
-      if (!o.jo_id) fail(`${where}: in no job`);
       const j = jobOf.get(o.job_id);
       if (!j) fail(`${where}: in a job the simulation did not make`);
       const ref = this.sim.orders[this.sim.orderIndex.get(o.id) ?? -1];
       if (ref?.job !== undefined && jobs[ref.job] !== j) fail(`${where}: pre-ordered in ${jobs[ref.job]!.label}, now in ${j!.label}`);
       if (o.subject_job !== o.job_id || o.collection_job !== o.job_id || (o.batch_id && o.batch_job !== o.job_id)) fail(`${where}: subject, collection or batch of another job than ${j!.label}`);
       if (o.provider_id !== o.job_provider || o.currency !== o.job_currency) fail(`${where}: provider/currency ${o.provider_id}/${o.currency}, the job's ${o.job_provider}/${o.job_currency}`);
-      if (o.timed_lines) fail(`${where}: ${o.timed_lines} line(s) with a time or a slot`);
+      // (The service time is its lines', checked above: none means no line has a time or a slot.)
+      if (o.starts_at !== null || o.ends_at !== null) fail(`${where}: lines with a time or a slot`);
       if (o.selling_at && (o.jo_created as Date).getTime() > (o.selling_at as Date).getTime()) fail(`${where}: pre-ordered after ${j!.label} switched to Selling`);
       if (o.foreign_photos) fail(`${where}: ${o.foreign_photos} photo(s) not of ${j!.label}`);
       if (!j!.collections.includes(o.collection_id)) fail(`${where}: in a collection no answer named`);
@@ -242,7 +243,7 @@ export class Invariants {
         if (o.n_released !== 1) fail(`${where}: sent to production ${o.n_released} times`);
         if ((o.released_event_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: sent at ${(o.released_event_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
       } else if (o.n_released !== 0) fail(`${where}: sent to production ${o.n_released} time(s) but is ${o.state}`);
-      if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at})`);
+      if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at?.toISOString() ?? 'never'})`);
     }
 
     const batches = await sql<any>`
@@ -261,7 +262,7 @@ export class Invariants {
         open.set(b.job_id, (open.get(b.job_id) ?? 0) + 1);
         // Its deadline is the job's (moved with it), unless the job's had passed when it opened.
         const ok = t(b.release_at) === t(b.batch_release_at) || (b.release_at === null && b.batch_release_at !== null && t(b.batch_release_at)! <= t(b.created_at)!);
-        if (!ok) fail(`${where}: release_at ${b.release_at?.toISOString()}, the job's ${b.batch_release_at?.toISOString()} (opened ${b.created_at.toISOString()})`);
+        if (!ok) fail(`${where}: release_at ${b.release_at?.toISOString() ?? 'none'}, the job's ${b.batch_release_at?.toISOString() ?? 'none'} (opened ${b.created_at.toISOString()})`);
         if (b.release_at && t(b.release_at)! <= now) fail(`${where}: its deadline ${b.release_at.toISOString()} passed (now ${iso(now)}) but it is still open`);
       } else if (b.released_by === 'system' && t(b.released_at) !== t(b.release_at)) fail(`${where}: released by the system at ${b.released_at.toISOString()}, its deadline was ${b.release_at?.toISOString()}`);
     }

@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import { DAY, firstDifference, HOUR, iso, rel, type ActionName, type JobAction, type OrderRef, type Party, type Service, type Who } from './actions.js';
 import type { Rng } from './rng.js';
-import { fail, outcome, type Res, type SimOptions, type World } from './world.js';
+import { fail, outcome, timed, type Res, type SimOptions, type World } from './world.js';
 
 export interface SubjectRef {
   id: string;
@@ -145,13 +145,13 @@ interface HeldRow {
 }
 
 async function jobOrders(sim: PrepayContext, where: { collectionId?: string; orderId?: string; batchId?: string }): Promise<HeldRow[]> {
-  const r = await sql<any>`
+  const r = await timed('prepay reads', () => sql<any>`
     select jo.order_id, o.state, jo.collection_id, jo.batch_id, jo.photos, jo.populated_at, s.access_code as code, s.group_name
     from job_orders jo join orders o on o.id = jo.order_id join job_subjects s on s.id = jo.subject_id
     where ${where.collectionId ? sql`jo.collection_id = ${where.collectionId}` : sql`true`}
       and ${where.orderId ? sql`jo.order_id = ${where.orderId}` : sql`true`}
       and ${where.batchId ? sql`jo.batch_id = ${where.batchId}` : sql`true`}
-    order by jo.order_id`.execute(sim.world.store.db);
+    order by jo.order_id`.execute(sim.world.store.db));
   return r.rows.map((row: any) => {
     const list = typeof row.photos === 'string' ? JSON.parse(row.photos) : row.photos;
     return { ...row, photos: (list as { id: string }[]).map((p) => p.id), populated_at: row.populated_at === null ? null : new Date(row.populated_at) };
