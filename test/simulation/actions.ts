@@ -110,10 +110,13 @@ export const DIRECT_STATES = new Set(['payment', 'delivery', 'closed', 'cancelle
  * Staff cancel before production. Customers never cancel (a clean 403).
  */
 export const PLAUSIBLE_PREPAY: Record<string, PrepayAction[]> = {
-  payment: ['pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'quote_then_cancel'],
-  collection: ['upload', 'upload', 'populate', 'populate', 'populate', 'place', 'place', 'place', 'set_photos', 'cancel', 'refund', 'refund_to_card'],
-  revision: ['set_photos', 'set_photos', 'release_revision', 'release_revision', 'release_revision', 'release_revision', 'quote_then_cancel', 'refund'],
-  batch: ['release_batch', 'release_batch', 'release_batch', 'batch_deadline', 'batch_deadline', 'cancel', 'refund', 'set_photos'],
+  payment: ['pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'pay', 'quote_then_cancel'],
+  collection: [
+    'upload', 'upload', 'upload', 'populate', 'populate', 'populate', 'populate', 'populate', 'place', 'place', 'place', 'place', 'place',
+    'set_photos', 'set_photos', 'cancel', 'refund', 'refund_to_card',
+  ],
+  revision: ['set_photos', 'set_photos', 'release_revision', 'release_revision', 'release_revision', 'release_revision', 'release_revision', 'release_revision', 'quote_then_cancel', 'refund'],
+  batch: ['release_batch', 'release_batch', 'release_batch', 'release_batch', 'batch_deadline', 'batch_deadline', 'batch_deadline', 'cancel', 'refund', 'set_photos'],
   production: ['confirm_execution', 'confirm_execution', 'confirm_execution', 'claim', 'claim', 'refund', 'refund_to_card'],
   claim: ['resolve', 'resolve', 'resolve', 'refund'],
   closed: ['refund', 'refund_to_card', 'retry_refund', 'review'],

@@ -210,11 +210,12 @@ export class Invariants {
              jo.created_at as jo_created, jsonb_array_length(jo.photos)::int as n_photos,
              j.provider_id as job_provider, j.currency as job_currency, j.selling_at,
              s.job_id as subject_job, c.job_id as collection_job, b.job_id as batch_job, b.status as batch_status, b.released_at, b.released_by,
-             ev.n::int as n_released, ev.at as released_event_at, o.starts_at, o.ends_at,
+             ev.n::int as n_released, ev.at as released_event_at, ev.transition as released_by_transition, ev.actor as released_by_actor, o.starts_at, o.ends_at, o.entered_state_at,
              (select count(*) from jsonb_array_elements(jo.photos) p
                where not exists (select 1 from job_photos jp where jp.id = p->>'id' and jp.job_id = jo.job_id))::int as foreign_photos
       from job_orders jo join orders o on o.id = jo.order_id
-      left join lateral (select count(*) as n, max(e.created_at) as at from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) ev on true
+      left join lateral (select count(*) as n, max(e.created_at) as at, max(e.transition) as transition, max(e.actor) as actor
+                                from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) ev on true
       left join jobs j on j.id = jo.job_id
       left join job_subjects s on s.id = jo.subject_id left join job_collections c on c.id = jo.collection_id left join job_batches b on b.id = jo.batch_id`.execute(db);
     const jobOf = new Map(jobs.map((j) => [j.id, j]));
@@ -242,6 +243,10 @@ export class Invariants {
         if (!o.batch_id || o.batch_status !== 'released') fail(`${where}: in ${place}, not a released batch`);
         if (o.n_released !== 1) fail(`${where}: sent to production ${o.n_released} times`);
         if ((o.released_event_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: sent at ${(o.released_event_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
+        // By the system at the batch's deadline (auto_release), or by whoever released the batch by hand (release).
+        const bySystem = o.released_by === 'system';
+        if ((o.released_by_transition === 'auto_release') !== bySystem || (o.released_by_actor === 'system') !== bySystem) fail(`${where}: sent by ${o.released_by_transition} (${o.released_by_actor}), its batch was released by ${o.released_by}`);
+        if (o.state === 'production' && (o.entered_state_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: in production since ${(o.entered_state_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
       } else if (o.n_released !== 0) fail(`${where}: sent to production ${o.n_released} time(s) but is ${o.state}`);
       if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at?.toISOString() ?? 'never'})`);
     }

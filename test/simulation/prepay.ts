@@ -325,9 +325,10 @@ export async function createJob(sim: PrepayContext): Promise<void> {
   const label = `j${sim.jobs.length}`;
   const wrong = [broken, list.broken].filter((b) => b !== 'none');
   const what = `job (p${provider}${manualRevision ? ', manual revision' : ''}${releaseAt !== null ? `, batch deadline ${rel(releaseAt, sim.now)}` : ''}, ${list.ids.length} product(s)${wrong.length ? `, ${wrong.join(', ')}` : ''}) by ${who}`;
-  if (who !== 'admin') expectRefusal(`create ${what}`, res, 403);
+  // (The body's schema is checked before who asks: a bad currency is a 400 for anyone.)
+  if (broken === 'bad_currency') expectRefusal(`create ${what}`, res, 400);
+  else if (who !== 'admin') expectRefusal(`create ${what}`, res, 403);
   else if (broken === 'unknown_provider') expectRefusal(`create ${what}`, res, 404);
-  else if (broken === 'bad_currency') expectRefusal(`create ${what}`, res, 400);
   else if (deadline === 'past') expectRefusal(`create ${what}`, res, 422, 'batch_release_in_past');
   else if (list.broken !== 'none') expectRefusal(`create ${what}`, res, ...PRICE_LIST_REFUSAL[list.broken]!);
   else if (res.status !== 200) fail(`create ${what}: ${outcome(res)} ${res.body?.error?.message ?? ''}`);

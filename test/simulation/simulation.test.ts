@@ -12,7 +12,7 @@ const STEPS = Number(process.env.SIM_STEPS ?? 150);
 const TRACE = process.env.SIM_TRACE === '1';
 const REPLAY_STEPS = 30;
 
-describe(`deterministic simulation of the booking and direct processes (${TEST_DB})`, () => {
+describe(`deterministic simulation of the booking, direct and prepay processes (${TEST_DB})`, () => {
   const results = new Map<number, SimResult>();
   afterAll(() => disposeSimulations());
 
