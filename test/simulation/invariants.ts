@@ -205,61 +205,25 @@ export class Invariants {
     const jobs = this.sim.jobs;
     if (!jobs.length && !prepayOrders.length) return;
     const db = this.sim.world.store.db;
-    const rows = await sql<any>`
-      select o.id, o.process, o.state, o.provider_id, o.currency, jo.job_id, jo.batch_id, jo.collection_id, jo.populated_at,
-             jo.created_at as jo_created, jsonb_array_length(jo.photos)::int as n_photos,
-             j.provider_id as job_provider, j.currency as job_currency, j.selling_at,
-             s.job_id as subject_job, c.job_id as collection_job, b.job_id as batch_job, b.status as batch_status, b.released_at, b.released_by,
-             ev.n::int as n_released, ev.at as released_event_at, ev.transition as released_by_transition, ev.actor as released_by_actor, o.starts_at, o.ends_at, o.entered_state_at,
-             (select count(*) from jsonb_array_elements(jo.photos) p
-               where not exists (select 1 from job_photos jp where jp.id = p->>'id' and jp.job_id = jo.job_id))::int as foreign_photos
-      from job_orders jo join orders o on o.id = jo.order_id
-      left join lateral (select count(*) as n, max(e.created_at) as at, max(e.transition) as transition, max(e.actor) as actor
-                                from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) ev on true
-      left join jobs j on j.id = jo.job_id
-      left join job_subjects s on s.id = jo.subject_id left join job_collections c on c.id = jo.collection_id left join job_batches b on b.id = jo.batch_id`.execute(db);
     const jobOf = new Map(jobs.map((j) => [j.id, j]));
-    const inJobs = new Set(rows.rows.map((o: any) => o.id as string));
-    for (const id of prepayOrders) if (!inJobs.has(id)) fail(`${this.sim.labelOf(id)} prepay: in no job`);
-    for (const o of rows.rows) {
-      const where = `${this.sim.labelOf(o.id)} prepay [${o.state}]`;
-      if (o.process !== 'prepay') fail(`${this.sim.labelOf(o.id)} (${o.process}) is in a job`);
-      const j = jobOf.get(o.job_id);
-      if (!j) fail(`${where}: in a job the simulation did not make`);
-      const ref = this.sim.orders[this.sim.orderIndex.get(o.id) ?? -1];
-      if (ref?.job !== undefined && jobs[ref.job] !== j) fail(`${where}: pre-ordered in ${jobs[ref.job]!.label}, now in ${j!.label}`);
-      if (o.subject_job !== o.job_id || o.collection_job !== o.job_id || (o.batch_id && o.batch_job !== o.job_id)) fail(`${where}: subject, collection or batch of another job than ${j!.label}`);
-      if (o.provider_id !== o.job_provider || o.currency !== o.job_currency) fail(`${where}: provider/currency ${o.provider_id}/${o.currency}, the job's ${o.job_provider}/${o.job_currency}`);
-      // (The service time is its lines', checked above: none means no line has a time or a slot.)
-      if (o.starts_at !== null || o.ends_at !== null) fail(`${where}: lines with a time or a slot`);
-      if (o.selling_at && (o.jo_created as Date).getTime() > (o.selling_at as Date).getTime()) fail(`${where}: pre-ordered after ${j!.label} switched to Selling`);
-      if (o.foreign_photos) fail(`${where}: ${o.foreign_photos} photo(s) not of ${j!.label}`);
-      if (!j!.collections.includes(o.collection_id)) fail(`${where}: in a collection no answer named`);
-      if (o.batch_id && !j!.batches.includes(o.batch_id)) fail(`${where}: in a batch no answer named`);
-      const place = `${collectionLabel(j!, o.collection_id)}/${batchLabel(j!, o.batch_id)}${o.batch_status ? ` (${o.batch_status})` : ''}`;
-      if (['payment', 'collection', 'revision'].includes(o.state) && o.batch_id) fail(`${where}: in ${place} before it was placed or released from revision`);
-      if (o.state === 'batch' && (!o.batch_id || o.batch_status !== 'open')) fail(`${where}: in ${place}, not an open batch of its job`);
-      if (['production', 'claim', 'closed'].includes(o.state)) {
-        if (!o.batch_id || o.batch_status !== 'released') fail(`${where}: in ${place}, not a released batch`);
-        if (o.n_released !== 1) fail(`${where}: sent to production ${o.n_released} times`);
-        if ((o.released_event_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: sent at ${(o.released_event_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
-        // By the system at the batch's deadline (auto_release), or by whoever released the batch by hand (release).
-        const bySystem = o.released_by === 'system';
-        if ((o.released_by_transition === 'auto_release') !== bySystem || (o.released_by_actor === 'system') !== bySystem) fail(`${where}: sent by ${o.released_by_transition} (${o.released_by_actor}), its batch was released by ${o.released_by}`);
-        if (o.state === 'production' && (o.entered_state_at as Date).getTime() !== (o.released_at as Date).getTime()) fail(`${where}: in production since ${(o.entered_state_at as Date).toISOString()}, its batch went at ${(o.released_at as Date).toISOString()}`);
-      } else if (o.n_released !== 0) fail(`${where}: sent to production ${o.n_released} time(s) but is ${o.state}`);
-      if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at?.toISOString() ?? 'never'})`);
-    }
-
+    // (Few joins per query: PGlite plans every query afresh, and a seven-way join cost more than the rest of this.)
+    // Every job with its collections counted and its batches (one row per batch, or one for a job without any).
     const batches = await sql<any>`
-      select b.id, b.job_id, b.status, b.release_at, b.released_at, b.released_by, b.created_at, j.batch_release_at
-      from job_batches b join jobs j on j.id = b.job_id order by b.job_id, b.id`.execute(db);
+      select j.id as job_id, j.provider_id, j.currency, j.selling_at, j.batch_release_at, c.prepay, c.n as collections,
+             b.id, b.status, b.release_at, b.released_at, b.released_by, b.created_at
+      from jobs j
+      cross join lateral (select count(*) filter (where kind = 'prepay')::int as prepay, count(*)::int as n from job_collections c where c.job_id = j.id) c
+      left join job_batches b on b.job_id = j.id order by j.id, b.id`.execute(db);
+    const jobRow = new Map<string, any>(batches.rows.map((b: any) => [b.job_id, b]));
+    const batchRow = new Map<string, any>(batches.rows.filter((b: any) => b.id !== null).map((b: any) => [b.id, b]));
     const open = new Map<string, number>();
     const now = this.sim.now.getTime();
     const t = (d: Date | null) => d?.getTime() ?? null;
     for (const b of batches.rows) {
       const j = jobOf.get(b.job_id);
-      if (!j) fail(`a batch of a job the simulation did not make`);
+      if (!j) fail(`a job the simulation did not make`);
+      if (b.prepay !== 1 || b.collections !== j!.collections.length) fail(`${j!.label}: ${b.prepay} prepay collection(s), ${b.collections} in all; the answers named ${j!.collections.length}`);
+      if (b.id === null) continue;
       const where = `${batchLabel(j!, b.id)} [${b.status}]`;
       if (!j!.batches.includes(b.id)) fail(`${where}: a batch no answer named`);
       if ((b.status === 'released') !== (b.released_at !== null)) fail(`${where}: released_at ${b.released_at}`);
@@ -272,14 +236,57 @@ export class Invariants {
       } else if (b.released_by === 'system' && t(b.released_at) !== t(b.release_at)) fail(`${where}: released by the system at ${b.released_at.toISOString()}, its deadline was ${b.release_at?.toISOString()}`);
     }
     for (const [jobId, n] of open) if (n > 1) fail(`${jobOf.get(jobId)!.label}: ${n} open batches`);
-    for (const j of jobs) if (batches.rows.filter((b: any) => b.job_id === j.id).length !== j.batches.length) fail(`${j.label}: the answers named ${j.batches.length} batch(es)`);
+    for (const j of jobs) {
+      const rows = batches.rows.filter((b: any) => b.job_id === j.id);
+      if (!rows.length) fail(`${j.label} is gone from the database`);
+      if (rows.filter((b: any) => b.id !== null).length !== j.batches.length) fail(`${j.label}: the answers named ${j.batches.length} batch(es)`);
+    }
 
-    const collections = await sql<{ job_id: string; prepay: number; n: number }>`
-      select job_id, count(*) filter (where kind = 'prepay')::int as prepay, count(*)::int as n from job_collections group by job_id`.execute(db);
-    for (const c of collections.rows) {
-      const j = jobOf.get(c.job_id);
-      if (!j) fail('a collection of a job the simulation did not make');
-      if (c.prepay !== 1 || c.n !== j!.collections.length) fail(`${j!.label}: ${c.prepay} prepay collection(s), ${c.n} in all; the answers named ${j!.collections.length}`);
+    const rows = await sql<any>`
+      select o.id, o.process, o.state, o.provider_id, o.currency, o.starts_at, o.ends_at, o.entered_state_at,
+             jo.job_id, jo.batch_id, jo.collection_id, jo.populated_at, jo.created_at as jo_created, jsonb_array_length(jo.photos)::int as n_photos,
+             (select s.job_id from job_subjects s where s.id = jo.subject_id) as subject_job,
+             (select c.job_id from job_collections c where c.id = jo.collection_id) as collection_job,
+             ev.n::int as n_released, ev.at as released_event_at, ev.transition as released_by_transition, ev.actor as released_by_actor,
+             (select count(*) from jsonb_array_elements(jo.photos) p
+               where not exists (select 1 from job_photos jp where jp.id = p->>'id' and jp.job_id = jo.job_id))::int as foreign_photos
+      from job_orders jo join orders o on o.id = jo.order_id
+      left join lateral (select count(*) as n, max(e.created_at) as at, max(e.transition) as transition, max(e.actor) as actor
+                         from order_events e where e.order_id = o.id and e.transition in ('release', 'auto_release')) ev on true`.execute(db);
+    const inJobs = new Set(rows.rows.map((o: any) => o.id as string));
+    for (const id of prepayOrders) if (!inJobs.has(id)) fail(`${this.sim.labelOf(id)} prepay: in no job`);
+    for (const o of rows.rows) {
+      const where = `${this.sim.labelOf(o.id)} prepay [${o.state}]`;
+      if (o.process !== 'prepay') fail(`${this.sim.labelOf(o.id)} (${o.process}) is in a job`);
+      const j = jobOf.get(o.job_id);
+      if (!j) fail(`${where}: in a job the simulation did not make`);
+      const job = jobRow.get(o.job_id);
+      const batch = o.batch_id ? batchRow.get(o.batch_id) : undefined;
+      const ref = this.sim.orders[this.sim.orderIndex.get(o.id) ?? -1];
+      if (ref?.job !== undefined && jobs[ref.job] !== j) fail(`${where}: pre-ordered in ${jobs[ref.job]!.label}, now in ${j!.label}`);
+      if (o.subject_job !== o.job_id || o.collection_job !== o.job_id || (o.batch_id && batch?.job_id !== o.job_id)) fail(`${where}: subject, collection or batch of another job than ${j!.label}`);
+      if (o.provider_id !== job.provider_id || o.currency !== job.currency) fail(`${where}: provider/currency ${o.provider_id}/${o.currency}, the job's ${job.provider_id}/${job.currency}`);
+      // (The service time is its lines', checked above: none means no line has a time or a slot.)
+      if (o.starts_at !== null || o.ends_at !== null) fail(`${where}: lines with a time or a slot`);
+      if (job.selling_at && (o.jo_created as Date).getTime() > (job.selling_at as Date).getTime()) fail(`${where}: pre-ordered after ${j!.label} switched to Selling`);
+      if (o.foreign_photos) fail(`${where}: ${o.foreign_photos} photo(s) not of ${j!.label}`);
+      if (!j!.collections.includes(o.collection_id)) fail(`${where}: in a collection no answer named`);
+      if (o.batch_id && !j!.batches.includes(o.batch_id)) fail(`${where}: in a batch no answer named`);
+      const status = batch?.status as string | undefined;
+      const place = `${collectionLabel(j!, o.collection_id)}/${batchLabel(j!, o.batch_id)}${status ? ` (${status})` : ''}`;
+      if (['payment', 'collection', 'revision'].includes(o.state) && o.batch_id) fail(`${where}: in ${place} before it was placed or released from revision`);
+      if (o.state === 'batch' && (!o.batch_id || status !== 'open')) fail(`${where}: in ${place}, not an open batch of its job`);
+      if (['production', 'claim', 'closed'].includes(o.state)) {
+        if (!o.batch_id || status !== 'released') fail(`${where}: in ${place}, not a released batch`);
+        if (o.n_released !== 1) fail(`${where}: sent to production ${o.n_released} times`);
+        const releasedAt = (batch.released_at as Date).getTime();
+        if ((o.released_event_at as Date).getTime() !== releasedAt) fail(`${where}: sent at ${(o.released_event_at as Date).toISOString()}, its batch went at ${iso(releasedAt)}`);
+        // By the system at the batch's deadline (auto_release), or by whoever released the batch by hand (release).
+        const bySystem = batch.released_by === 'system';
+        if ((o.released_by_transition === 'auto_release') !== bySystem || (o.released_by_actor === 'system') !== bySystem) fail(`${where}: sent by ${o.released_by_transition} (${o.released_by_actor}), its batch was released by ${batch.released_by}`);
+        if (o.state === 'production' && (o.entered_state_at as Date).getTime() !== releasedAt) fail(`${where}: in production since ${(o.entered_state_at as Date).toISOString()}, its batch went at ${iso(releasedAt)}`);
+      } else if (o.n_released !== 0) fail(`${where}: sent to production ${o.n_released} time(s) but is ${o.state}`);
+      if (['revision', 'batch', 'production', 'claim', 'closed'].includes(o.state) && (o.n_photos === 0 || o.populated_at === null)) fail(`${where}: placed with ${o.n_photos} photos (populated ${o.populated_at?.toISOString() ?? 'never'})`);
     }
   }
 
