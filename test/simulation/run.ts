@@ -1,7 +1,9 @@
 // The long simulation run, on demand:
 //   npm run simulate -- --seeds 50 --steps 2000 [--from 1000] [--db pglite|postgres] [--check-every 25]
 //   npm run simulate -- --seed 1234 --steps 480 --trace      (replay one seed, print every step)
-// Environment equivalents: SIM_SEEDS, SIM_STEPS, SIM_SEED, SIM_DB, SIM_CHECK_EVERY, SIM_TRACE=1.
+// Environment equivalents: SIM_SEEDS, SIM_STEPS, SIM_SEED, SIM_DB, SIM_CHECK_EVERY, SIM_TRACE=1;
+// SIM_EVENTS=1 also prints each seed's order events by process (e.g. prepay:auto_release),
+// SIM_PROFILE=1 where the time went.
 // Seeds default to consecutive numbers from a random start (printed), so every run explores
 // new ground and any failure can be replayed from its seed. PostgreSQL uses
 // SETTLE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -19,8 +21,17 @@ const { values } = parseArgs({
     'check-every': { type: 'string' },
     trace: { type: 'boolean' },
     'keep-going': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+
+if (values.help) {
+  console.log(`usage: npm run simulate -- [--seeds N] [--from SEED] [--steps N] [--db pglite|postgres] [--check-every N] [--keep-going]
+       npm run simulate -- --seed SEED --steps N --trace      (replay one seed, print every step)
+The booking, direct and prepay processes (see test/simulation/sim.ts). Environment: SIM_SEEDS, SIM_STEPS, SIM_SEED, SIM_DB,
+SIM_CHECK_EVERY, SIM_TRACE=1; SIM_EVENTS=1 prints the order events by process, SIM_PROFILE=1 where the time went.`);
+  process.exit(0);
+}
 
 const env = process.env;
 const db = (values.db ?? env.SIM_DB ?? 'pglite') as SimDb;
