@@ -568,6 +568,25 @@ async function readJob(sim: PrepayContext, j: JobRef): Promise<void> {
     const want = (await jobOrders(sim, { batchId: batch })).map((o) => o.order_id).sort();
     if (!isDeepStrictEqual(idsOf(list.body.data), want)) fail(`list ${batchLabel(j, batch)}: ${labels(sim, idsOf(list.body.data))}, the database says ${labels(sim, want)}`);
   }
+  // The job's orders by state, and the jobs list by status and provider, say the same as the database.
+  const states = await sql<{ state: string; ids: string[] }>`
+    select o.state, array_agg(o.id order by o.id) as ids from job_orders jo join orders o on o.id = jo.order_id where jo.job_id = ${j.id} group by o.state order by o.state`.execute(db);
+  if (states.rows.length) {
+    const pick = sim.rng.pick(states.rows);
+    const list = await sim.get(`/v1/jobs/${j.id}/orders?state=${pick.state}&limit=100`);
+    if (list.status !== 200 || !isDeepStrictEqual(idsOf(list.body.data), [...pick.ids].sort())) fail(`list ${j.label}'s orders in ${pick.state}: ${outcome(list)} ${labels(sim, idsOf(list.body.data ?? []))}, the database says ${labels(sim, pick.ids)}`);
+  }
+  const status = sim.rng.pick(['prepay', 'selling'] as const);
+  const jobsList = await sim.get(`/v1/jobs?status=${status}&providerId=${sim.providers[j.provider]!.id}&limit=100`);
+  const wantJobs = sim.jobs.filter((x) => x.provider === j.provider && x.selling === (status === 'selling')).map((x) => x.label).sort();
+  const gotJobs = ((jobsList.body.data as any[] | undefined) ?? []).map((x) => sim.labelOf(x.id)).sort();
+  if (jobsList.status !== 200 || !isDeepStrictEqual(gotJobs, wantJobs)) fail(`jobs of p${j.provider} in ${status}: ${outcome(jobsList)} ${gotJobs.join(',')}, expected ${wantJobs.join(',')}`);
+  if (j.subjects.length) {
+    const s = sim.rng.pick(j.subjects);
+    const photos = await sim.get(`/v1/jobs/${j.id}/photos?accessCode=${encodeURIComponent(s.code.toLowerCase())}&limit=100`);
+    const want = (await jobPhotos(sim, j.id)).filter((p) => p.access_code === s.code).map((p) => p.id);
+    if (photos.status !== 200 || !isDeepStrictEqual((photos.body.data as any[]).map((p) => p.id), want)) fail(`photos of ${j.label}.s${j.subjects.indexOf(s)}: ${outcome(photos)}, ${photos.body.data?.length} of ${want.length}`);
+  }
   const pages = await walkNamesList(sim, j);
   sim.note(`read ${j.label}: ${j.collections.length} collection(s), ${j.batches.length} batch(es), ${j.subjects.length} names (${pages} page(s)), ${j.photos.length} photos`);
 }
