@@ -530,6 +530,8 @@ describe('guard refusals', () => {
     expect(await h.counts()).toEqual(counts);
     const recorded = await h.post('/v1/orders', body);
     expect(recorded.status, JSON.stringify(recorded.body)).toBe(200);
+    // Its confirmation window is capped at a start already past: due now, not before its own creation.
+    expect(recorded.body.deadline.at).toBe(at.toISOString());
     // Edits and proposals may not move a session into the past either.
     const o = await createBooking(3 * DAY);
     await refusedWith(h.post(`/v1/orders/${o.id}/edit`, { startsAt: isoIn(at, -HOUR) }, { key: keys.customer.key }), 422, 'starts_in_past');

@@ -237,6 +237,10 @@ describe('seed 002: the questions', () => {
     expect((await h.get(`/v1/orders/${b.order.id}/job`)).body).toMatchObject({ collectionId: split, batchId: null });
     expect(await state(b.order.id)).toBe('collection');
 
+    // Placed again before the retakes, he stays in that collection: no third one.
+    const early = await h.post(`/v1/jobs/${j.id}/collections/${split}/place`, {});
+    expect(early.body).toMatchObject({ placed: [], withoutPhotos: [expect.objectContaining({ orderId: b.order.id })], splitCollectionId: null });
+    expect((await h.get(`/v1/orders/${b.order.id}/job`)).body.collectionId).toBe(split);
     // Retakes: Ben's photo arrives; his collection is populated and placed into the same open batch.
     await uploadPhotos(j.id, [{ accessCode: ben!.accessCode, fileName: 'BEN_RETAKE.jpg' }]);
     expect((await h.post(`/v1/jobs/${j.id}/collections/${split}/populate`, {})).body.populated).toEqual([expect.objectContaining({ orderId: b.order.id, photos: 2 })]);

@@ -38,7 +38,7 @@ export class Invariants {
     // Every order: money agrees with its escrow account and the ledger; the deadline its state needs; history.
     const orders = await sql<any>`
       select o.id, o.process, o.state, o.paid, o.refunded, o.subtotal, o.service_fee, o.starts_at, o.ends_at, o.entered_state_at,
-             o.last_edit_at, o.closed_at, o.policies,
+             o.last_edit_at, o.closed_at, o.policies, o.updated_at,
              coalesce((select sum(b.balance) from account_balances b where b.account_id = 'acct_order_escrow_' || o.id || '_' || o.currency), 0)::bigint as escrow,
              coalesce((select sum(p.amount) from postings p join ledger_transactions t on t.id = p.transaction_id
                        where p.account_id = 'acct_order_escrow_' || o.id || '_' || o.currency and t.type = 'order_payment'), 0)::bigint as paid_in,
@@ -135,7 +135,10 @@ export class Invariants {
       const wanted = direct ? undefined : prepay ? DEADLINE_OF_PREPAY_STATE[o.state] : DEADLINE_OF_STATE[o.state];
       if (wanted) {
         if (o.n_deadlines !== 1 || o.d_transition !== wanted) fail(`${where}: deadline ${o.d_transition ?? 'none'} (${o.n_deadlines} rows), expected ${wanted}`);
-        const expectedDue = this.expectedDue(o);
+        // A deadline the rules put before the transition that set it (a booking staff recorded
+        // after its start) falls due at that transition's time (engine.ts nextDeadline).
+        const ruled = this.expectedDue(o);
+        const expectedDue = ruled === null ? null : Math.max(ruled, (o.updated_at as Date).getTime());
         if (expectedDue !== null && o.d_due.getTime() !== expectedDue) {
           fail(`${where}: ${wanted} due ${o.d_due.toISOString()}, the rules say ${iso(expectedDue)}`);
         }

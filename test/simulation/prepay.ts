@@ -723,19 +723,22 @@ export async function place(sim: PrepayContext, j: JobRef, collectionId: string,
     const row = r.rows[0];
     if (!row || row.job_id !== j.id || row.status !== 'open' || (row.release_at?.getTime() ?? null) !== want) fail(`${head}: new batch ${JSON.stringify(row)}, release_at expected ${want === null ? null : iso(want)}`);
   }
-  if (without.length === 0 && b.splitCollectionId !== null) fail(`${head}: nothing split off but splitCollectionId ${b.splitCollectionId}`);
-  if (without.length) {
+  // Only the job's own collection splits: a collection already split off keeps its orders still without photos.
+  const kind = (await sql<{ kind: string }>`select kind from job_collections where id = ${collectionId}`.execute(sim.world.store.db)).rows[0]?.kind;
+  const splits = without.length > 0 && kind === 'prepay';
+  if (!splits && b.splitCollectionId !== null) fail(`${head}: nothing split off but splitCollectionId ${b.splitCollectionId}`);
+  if (splits) {
     if (!b.splitCollectionId || j.collections.includes(b.splitCollectionId)) fail(`${head}: orders without photos need a new collection, got ${b.splitCollectionId}`);
     j.collections.push(b.splitCollectionId);
   }
-  const after = new Map((await Promise.all([jobOrders(sim, { collectionId }), ...(without.length ? [jobOrders(sim, { collectionId: b.splitCollectionId })] : [])])).flat().map((o) => [o.order_id, o]));
+  const after = new Map((await Promise.all([jobOrders(sim, { collectionId }), ...(splits ? [jobOrders(sim, { collectionId: b.splitCollectionId })] : [])])).flat().map((o) => [o.order_id, o]));
   for (const o of before) {
     const a = after.get(o.order_id)!;
     const want =
       o.state !== 'collection'
         ? { state: o.state, collection: collectionId, batch: o.batch_id }
         : !o.photos.length
-          ? { state: 'collection', collection: b.splitCollectionId, batch: null }
+          ? { state: 'collection', collection: splits ? b.splitCollectionId : collectionId, batch: null }
           : job.manual_revision
             ? { state: 'revision', collection: collectionId, batch: null }
             : { state: 'batch', collection: collectionId, batch: b.batchId };
@@ -744,7 +747,7 @@ export async function place(sim: PrepayContext, j: JobRef, collectionId: string,
     }
   }
   sim.note(
-    `${head} → ${outcome(res)}: ${toBatch.length} to ${batchLabel(j, b.batchId)}${toBatch.length && !openBefore ? ' (new)' : ''}, ${toRevision.length} to revision, ${without.length} without photos${without.length ? ` → ${collectionLabel(j, b.splitCollectionId)}` : ''}`,
+    `${head} → ${outcome(res)}: ${toBatch.length} to ${batchLabel(j, b.batchId)}${toBatch.length && !openBefore ? ' (new)' : ''}, ${toRevision.length} to revision, ${without.length} without photos${splits ? ` → ${collectionLabel(j, b.splitCollectionId)}` : without.length ? ' (stay)' : ''}`,
   );
   return true;
 }

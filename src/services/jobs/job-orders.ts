@@ -159,7 +159,8 @@ export class JobOrderService {
   /**
    * "Place order(s) now": the collection's paid orders with photos go to the job's open
    * batch, or into manual revision when the job asks for it; those without photos move
-   * into a new collection of their own (to populate and place after the retakes). Refused
+   * into a new collection of their own (to populate and place after the retakes; placing
+   * that one leaves those still without photos in it). Refused
    * while a paid order of the collection was never populated (409 photos_not_populated).
    */
   async place(trx: Trx, jobId: string, collectionId: string, actor: Actor, idempotencyKey: string) {
@@ -189,8 +190,9 @@ export class JobOrderService {
         placed.push(refOf(o));
       }
     }
+    // Orders of a collection already split off for want of photos stay where they are.
     let splitCollectionId: string | null = null;
-    if (withoutPhotos.length) {
+    if (withoutPhotos.length && collection.kind === 'prepay') {
       splitCollectionId = newId('collection');
       await trx
         .insertInto('job_collections')

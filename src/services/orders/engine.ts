@@ -281,7 +281,10 @@ function nextDeadline(ctx: TransitionContext): { transition: string; at: Date } 
     },
     policiesOf(order),
   );
-  if (deadline) return deadline;
+  // A deadline already past when it is set (staff recording a booking whose start has
+  // passed: the confirmation window is capped at the start) falls due now, not before the
+  // transition that set it, so the order's history never runs backwards.
+  if (deadline) return deadline.at.getTime() < ctx.now.getTime() ? { ...deadline, at: ctx.now } : deadline;
   // Otherwise the order's payout, if one is scheduled: just now, or earlier (its deadline row).
   const scheduled = ctx.event.payout as { dueAt: string } | undefined;
   if (scheduled) return { transition: PAYOUT_DEADLINE, at: new Date(scheduled.dueAt) };
