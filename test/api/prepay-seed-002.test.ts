@@ -167,6 +167,11 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
     expect((await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {})).status).toBe(200);
     const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
     expect((await h.get(`/v1/jobs/${j.id}`)).body.batches[0]).toMatchObject({ id: placed.body.batchId, releaseAt: deadline, status: 'open' });
+    // The parent sees when the order goes to production.
+    expect((await h.get(`/v1/orders/${a.order.id}/job`, { key: a.customer.key })).body).toMatchObject({
+      jobName: 'Lincoln Elementary – Fall Picture Day',
+      batch: { id: placed.body.batchId, status: 'open', releaseAt: deadline, releasedAt: null },
+    });
 
     await advance(h, 3 * DAY - 1);
     expect(await state(a.order.id)).toBe('batch');
@@ -179,6 +184,7 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
     const close = order.events.find((e: any) => e.transition === 'auto_close');
     expect(close.createdAt).toBe(new Date(Date.parse(deadline) + 5 * DAY * 1000).toISOString());
     expect((await h.get(`/v1/jobs/${j.id}`)).body.batches[0]).toMatchObject({ status: 'released', releasedAt: deadline, releasedBy: 'system' });
+    expect((await h.get(`/v1/orders/${a.order.id}/job`)).body.batch).toMatchObject({ status: 'released', releasedAt: deadline });
   });
 });
 

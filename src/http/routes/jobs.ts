@@ -82,10 +82,23 @@ const PhotoRef = Type.Object({ id: Type.String(), fileName: Type.String() });
 const JobOrder = Type.Object({
   object: Type.Literal('job_order'),
   jobId: Type.String(),
+  jobName: Type.String(),
   orderId: Type.String(),
   subject: Type.Object({ id: Type.String(), name: Nullable(Type.String()), groupName: Nullable(Type.String()), accessCode: Type.String() }),
   collectionId: Type.String(),
   batchId: Nullable(Type.String()),
+  batch: Type.Union(
+    [
+      Type.Object({
+        id: Type.String(),
+        status: Type.Union([Type.Literal('open'), Type.Literal('released')]),
+        releaseAt: Nullable(Type.String()),
+        releasedAt: Nullable(Type.String()),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The batch the order is in: when it goes (or went) to production; releaseAt null means by hand.' },
+  ),
   photos: Type.Array(PhotoRef),
   populatedAt: Nullable(Type.String()),
   order: Order,

@@ -91,10 +91,12 @@ export class JobOrderService {
     return {
       object: 'job_order',
       jobId: job.id,
+      jobName: job.name,
       orderId: order.id,
       subject: { id: subject.id, name, groupName: subject.group_name, accessCode: subject.access_code },
       collectionId,
       batchId: null,
+      batch: null,
       photos: [],
       populatedAt: null,
       order,
@@ -273,23 +275,15 @@ export class JobOrderService {
   }
 
   async get(db: Db | Trx, orderId: string): Promise<JobOrderView> {
-    const row = await db
-      .selectFrom('job_orders as jo')
-      .innerJoin('job_subjects as s', 's.id', 'jo.subject_id')
-      .select(['jo.order_id', 'jo.job_id', 'jo.collection_id', 'jo.batch_id', 'jo.photos', 'jo.populated_at', 's.id as subject_id', 's.name', 's.group_name', 's.access_code'])
-      .where('jo.order_id', '=', orderId)
-      .executeTakeFirst();
+    const row = await this.rows(db).where('jo.order_id', '=', orderId).executeTakeFirst();
     if (!row) throw notFound('job_order', orderId);
     return this.viewOf(row, await orderView(db, orderId));
   }
 
   async list(db: Db, jobId: string, filter: { collectionId?: string | undefined; batchId?: string | undefined; state?: string | undefined }, page: PageRequest): Promise<Page<JobOrderView>> {
     await this.jobs.load(db, jobId);
-    let q = db
-      .selectFrom('job_orders as jo')
-      .innerJoin('job_subjects as s', 's.id', 'jo.subject_id')
+    let q = this.rows(db)
       .innerJoin('orders as o', 'o.id', 'jo.order_id')
-      .select(['jo.order_id', 'jo.job_id', 'jo.collection_id', 'jo.batch_id', 'jo.photos', 'jo.populated_at', 's.id as subject_id', 's.name', 's.group_name', 's.access_code'])
       .where('jo.job_id', '=', jobId)
       .orderBy('jo.order_id', 'desc')
       .limit(page.limit + 1);
@@ -303,17 +297,62 @@ export class JobOrderService {
     return toPage(views, page.limit);
   }
 
+  /** A job order with its subject, job name and batch: what its view shows. */
+  private rows(db: Db | Trx) {
+    return db
+      .selectFrom('job_orders as jo')
+      .innerJoin('job_subjects as s', 's.id', 'jo.subject_id')
+      .innerJoin('jobs as j', 'j.id', 'jo.job_id')
+      .leftJoin('job_batches as b', 'b.id', 'jo.batch_id')
+      .select([
+        'jo.order_id',
+        'jo.job_id',
+        'j.name as job_name',
+        'jo.collection_id',
+        'jo.batch_id',
+        'b.status as batch_status',
+        'b.release_at as batch_release_at',
+        'b.released_at as batch_released_at',
+        'jo.photos',
+        'jo.populated_at',
+        's.id as subject_id',
+        's.name',
+        's.group_name',
+        's.access_code',
+      ]);
+  }
+
   private viewOf(
-    r: { order_id: string; job_id: string; collection_id: string; batch_id: string | null; photos: unknown; populated_at: Date | null; subject_id: string; name: string | null; group_name: string | null; access_code: string },
+    r: {
+      order_id: string;
+      job_id: string;
+      job_name: string;
+      collection_id: string;
+      batch_id: string | null;
+      batch_status: 'open' | 'released' | null;
+      batch_release_at: Date | null;
+      batch_released_at: Date | null;
+      photos: unknown;
+      populated_at: Date | null;
+      subject_id: string;
+      name: string | null;
+      group_name: string | null;
+      access_code: string;
+    },
     order: OrderView,
   ): JobOrderView {
     return {
       object: 'job_order',
       jobId: r.job_id,
+      jobName: r.job_name,
       orderId: r.order_id,
       subject: { id: r.subject_id, name: r.name, groupName: r.group_name, accessCode: r.access_code },
       collectionId: r.collection_id,
       batchId: r.batch_id,
+      batch:
+        r.batch_id && r.batch_status
+          ? { id: r.batch_id, status: r.batch_status, releaseAt: r.batch_release_at?.toISOString() ?? null, releasedAt: r.batch_released_at?.toISOString() ?? null }
+          : null,
       photos: photoRefs(r.photos),
       populatedAt: r.populated_at ? new Date(r.populated_at).toISOString() : null,
       order,

@@ -64,10 +64,13 @@ export interface PhotoView {
 export interface JobOrderView {
   object: 'job_order';
   jobId: string;
+  jobName: string;
   orderId: string;
   subject: { id: string; name: string | null; groupName: string | null; accessCode: string };
   collectionId: string;
   batchId: string | null;
+  /** The order's batch: when it goes (or went) to production; releaseAt null means by hand. */
+  batch: { id: string; status: 'open' | 'released'; releaseAt: string | null; releasedAt: string | null } | null;
   photos: JobPhotoRef[];
   populatedAt: string | null;
   order: OrderView;
