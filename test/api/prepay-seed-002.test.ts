@@ -493,4 +493,60 @@ describe('prepay jobs under concurrency', () => {
     }
     expect((await h.check()).ok).toBe(true);
   });
+
+  it('a batch whose deadline passed before any sweep ran is released at its deadline before anything joins it, and history never runs backwards', async () => {
+    const start = new Date((await h.get('/v1/test/clock')).body.now);
+    const deadline = new Date(start.getTime() + HOUR * 1000).toISOString();
+    const { job: j, subjects } = await job({ batchReleaseAt: deadline });
+    const a = await preOrder(j, subjects[0]!.accessCode);
+    await uploadPhotos(j.id, [{ accessCode: subjects[0]!.accessCode, fileName: 'A.jpg' }, { accessCode: subjects[1]!.accessCode, fileName: 'B.jpg' }]);
+    await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+    const first = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
+    // The clock passes the deadline with no sweep (a worker down, say): set directly, no deadline runs.
+    await h.app.sandboxClock!.setTo(new Date(start.getTime() + 2 * HOUR * 1000));
+    expect(await state(a.order.id)).toBe('batch');
+    const b = await preOrder(j, subjects[1]!.accessCode);
+    await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+    const second = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    // A's batch went at its deadline first; B waits in a new one (no deadline left: by hand).
+    expect(second.body.batchId).not.toBe(first.body.batchId);
+    const events = (await h.get(`/v1/orders/${a.order.id}`)).body.events;
+    expect(events.at(-1)).toMatchObject({ transition: 'auto_release', createdAt: deadline });
+    const batches = (await h.get(`/v1/jobs/${j.id}`)).body.batches;
+    expect(batches.map((x: any) => [x.id, x.status, x.releaseAt])).toEqual([
+      [first.body.batchId, 'released', deadline],
+      [second.body.batchId, 'open', null],
+    ]);
+    for (const o of [a, b]) {
+      const times = (await h.get(`/v1/orders/${o.order.id}`)).body.events.map((e: any) => Date.parse(e.createdAt));
+      expect(times).toEqual([...times].sort((x: number, y: number) => x - y));
+    }
+  });
+
+  it('photos re-tagged or added after populating: the orders must be populated again before they are placed, and show no stale photo meanwhile', async () => {
+    const { job: j, subjects } = await job();
+    const [ava, ben] = subjects;
+    const a = await preOrder(j, ava!.accessCode);
+    const b = await preOrder(j, ben!.accessCode);
+    // Ben's portrait was uploaded under Ava's code; populate gives it to Ava's order.
+    const [benPhoto] = await uploadPhotos(j.id, [{ accessCode: ava!.accessCode, fileName: 'ACTUALLY_BEN.jpg' }]);
+    await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+    expect((await h.get(`/v1/orders/${a.order.id}/job`)).body.photos.map((p: any) => p.fileName)).toEqual(['ACTUALLY_BEN.jpg']);
+    // Staff move it to Ben's code: Ava's order no longer shows it, and placing waits for a new populate.
+    expect((await h.patch(`/v1/jobs/${j.id}/photos/${benPhoto!.id}`, { accessCode: ben!.accessCode })).status).toBe(200);
+    expect((await h.get(`/v1/orders/${a.order.id}/job`, { key: a.customer.key })).body).toMatchObject({ photos: [], populatedAt: null });
+    const early = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('photos_not_populated');
+    const again = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+    expect(again.body.populated.map((p: any) => p.orderId)).toEqual([b.order.id]);
+    expect(again.body.withoutPhotos.map((p: any) => p.orderId)).toEqual([a.order.id]);
+    const placed = await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
+    expect(placed.body.placed.map((p: any) => p.orderId)).toEqual([b.order.id]);
+    // A photo on an order waiting in a batch cannot be moved away from under it.
+    const moved = await h.patch(`/v1/jobs/${j.id}/photos/${benPhoto!.id}`, { accessCode: ava!.accessCode });
+    expect(moved.status).toBe(409);
+    expect(moved.body.error.code).toBe('photo_in_use');
+  });
 });

@@ -466,11 +466,18 @@ async function retagPhoto(sim: PrepayContext, j: JobRef): Promise<void> {
   const s = rng.pick(j.subjects);
   const body: Record<string, unknown> =
     v === 'code' ? { accessCode: typed(rng, s.code) } : v === 'group' ? { groupName: rng.pick(GROUPS) } : v === 'unknown' ? { accessCode: UNKNOWN_CODE } : { accessCode: s.code, groupName: rng.pick(GROUPS) };
+  // A photo on an order waiting in revision or in a batch stays that order's (409 photo_in_use).
+  const inUse = (
+    await sql<{ n: number }>`
+      select count(*)::int as n from job_orders jo join orders o on o.id = jo.order_id
+      where jo.job_id = ${j.id} and o.state in ('revision', 'batch') and jo.photos @> ${JSON.stringify([{ id: photo.id }])}::jsonb`.execute(sim.world.store.db)
+  ).rows[0]!.n;
   const res = await sim.send('retag photo', 'PATCH', `/v1/jobs/${j.id}/photos/${photo.id}`, body, sim.admin.key);
   const head = `${j.label} retag photo ${i} → ${v === 'code' ? `${j.label}.s${j.subjects.indexOf(s)}` : v}`;
   sim.note(`${head} → ${outcome(res)}`);
   if (v === 'unknown') return expectRefusal(head, res, 422, 'access_code_unknown');
   if (v === 'both') return expectRefusal(head, res, 400, 'parameter_invalid');
+  if (inUse > 0) return expectRefusal(head, res, 409, 'photo_in_use');
   if (res.status !== 200) fail(`${head}: ${outcome(res)}`);
   if (res.body.accessCode !== (v === 'code' ? s.code : null) || res.body.groupName !== (body.groupName ?? null)) fail(`${head}: answered ${JSON.stringify(res.body)}`);
 }

@@ -42,6 +42,7 @@ interface HeldOrder {
   group_name: string | null;
   subject_name: string | null;
   number: string;
+  updated_at: Date;
 }
 
 export interface OrderRef {
@@ -260,18 +261,30 @@ export class JobOrderService {
       .limit(MAX_BATCHES_PER_SWEEP)
       .execute();
     let released = 0;
+    // One batch that cannot be released must not hold up the others: the rest go, then its error is thrown.
+    let failed: { err: unknown } | null = null;
     for (const b of due) {
-      const done = await this.s.store.transaction(async (trx) => {
-        await this.jobs.load(trx, b.job_id, 'update');
-        const batch = await this.lockBatch(trx, b.job_id, b.id);
-        if (batch.status !== 'open' || batch.release_at === null || batch.release_at.getTime() > now.getTime()) return false;
-        const held = await this.holdOrders(trx, { batchId: b.id, states: ['batch'] });
-        await this.release(trx, b.job_id, b.id, held, { actor: SYSTEM_ACTOR, transition: 'auto_release', idempotencyKey: `batch:${b.id}`, now: batch.release_at });
-        return true;
-      });
-      if (done) released++;
+      try {
+        const done = await this.s.store.transaction(async (trx) => {
+          await this.jobs.load(trx, b.job_id, 'update');
+          const batch = await this.lockBatch(trx, b.job_id, b.id);
+          if (batch.status !== 'open' || batch.release_at === null || batch.release_at.getTime() > now.getTime()) return false;
+          await this.releaseDue(trx, b.job_id, b.id, batch.release_at);
+          return true;
+        });
+        if (done) released++;
+      } catch (err) {
+        failed ??= { err };
+      }
     }
+    if (failed) throw failed.err;
     return released;
+  }
+
+  /** Releases a batch whose shipping deadline has come, as the system, at that deadline (job and batch locked). */
+  private async releaseDue(trx: Trx, jobId: string, batchId: string, releaseAt: Date) {
+    const held = await this.holdOrders(trx, { batchId, states: ['batch'] });
+    return this.release(trx, jobId, batchId, held, { actor: SYSTEM_ACTOR, transition: 'auto_release', idempotencyKey: `batch:${batchId}`, now: releaseAt });
   }
 
   async get(db: Db | Trx, orderId: string): Promise<JobOrderView> {
@@ -361,7 +374,10 @@ export class JobOrderService {
 
   private async release(trx: Trx, jobId: string, batchId: string, held: HeldOrder[], how: { actor: Actor; transition: 'release' | 'auto_release'; idempotencyKey: string; now: Date }) {
     for (const o of held) {
-      await this.move(trx, o.order_id, how.transition, how.actor, `${how.idempotencyKey}:${o.order_id}`, how.now);
+      // At the batch's time, but never before the order's own last step (a refund while it
+      // waited past the deadline for a late sweep): its history never runs backwards.
+      const at = o.updated_at.getTime() > how.now.getTime() ? o.updated_at : how.now;
+      await this.move(trx, o.order_id, how.transition, how.actor, `${how.idempotencyKey}:${o.order_id}`, at);
     }
     await trx
       .updateTable('job_batches')
@@ -371,11 +387,16 @@ export class JobOrderService {
     return { object: 'batch_release' as const, jobId, batchId, releasedAt: how.now.toISOString(), orders: held.map(refOf) };
   }
 
-  /** The job's open batch, opened now if there is none (its deadline: the job's, if still ahead). */
+  /**
+   * The job's open batch, opened now if there is none. One whose shipping deadline has
+   * passed without a sweep yet is released first (at its deadline) and a new one opened:
+   * nothing joins a batch after it was due to leave.
+   */
   private async openBatch(trx: Trx, job: { id: string; batch_release_at: Date | null }): Promise<string> {
-    const open = await trx.selectFrom('job_batches').select('id').where('job_id', '=', job.id).where('status', '=', 'open').executeTakeFirst();
-    if (open) return open.id;
     const now = this.s.clock.now();
+    const open = await trx.selectFrom('job_batches').select(['id', 'release_at']).where('job_id', '=', job.id).where('status', '=', 'open').forUpdate().executeTakeFirst();
+    if (open && (open.release_at === null || open.release_at.getTime() > now.getTime())) return open.id;
+    if (open) await this.releaseDue(trx, job.id, open.id, open.release_at!);
     const releaseAt = job.batch_release_at && job.batch_release_at.getTime() > now.getTime() ? job.batch_release_at : null;
     const id = newId('batch');
     await trx.insertInto('job_batches').values({ id, job_id: job.id, status: 'open', release_at: releaseAt, released_at: null, released_by: null, created_at: now }).execute();
@@ -397,7 +418,7 @@ export class JobOrderService {
   /** The job's orders asked for, their rows locked (a cancel racing a placement waits or is waited for), oldest first. */
   private async holdOrders(trx: Trx, by: { collectionId?: string; batchId?: string; jobId?: string; orderId?: string; states?: string[] }): Promise<HeldOrder[]> {
     const rows = await sql<HeldOrder>`
-      select jo.order_id, o.state, jo.photos, jo.populated_at, s.access_code, s.group_name, s.name as subject_name, o.number
+      select jo.order_id, o.state, jo.photos, jo.populated_at, s.access_code, s.group_name, s.name as subject_name, o.number, o.updated_at
       from job_orders jo
       join orders o on o.id = jo.order_id
       join job_subjects s on s.id = jo.subject_id
@@ -408,7 +429,7 @@ export class JobOrderService {
         and ${by.states ? sql`o.state in (${sql.join(by.states)})` : sql`true`}
       order by jo.order_id
       for update of o, jo`.execute(trx);
-    return rows.rows.map((r) => ({ ...r, populated_at: r.populated_at === null ? null : new Date(r.populated_at) }));
+    return rows.rows.map((r) => ({ ...r, populated_at: r.populated_at === null ? null : new Date(r.populated_at), updated_at: new Date(r.updated_at) }));
   }
 
   private async move(trx: Trx, orderId: string, transition: string, actor: Actor, idempotencyKey: string, now?: Date): Promise<void> {

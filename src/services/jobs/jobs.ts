@@ -303,6 +303,7 @@ export class JobService {
     });
     await this.assertCodesOfJob(trx, jobId, rows.map((r) => r.access_code).filter((c): c is string => c !== null));
     const inserted = await trx.insertInto('job_photos').values(rows).returningAll().execute();
+    await this.unpopulate(trx, jobId);
     return inserted.map(photoView).sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -312,6 +313,15 @@ export class JobService {
     if ((input.accessCode === undefined) === (input.groupName === undefined)) throw badRequest('parameter_invalid', 'Give exactly one of accessCode or groupName.', { param: 'accessCode' });
     const code = input.accessCode === undefined ? null : normalizeAccessCode(input.accessCode);
     if (code) await this.assertCodesOfJob(trx, jobId, [code]);
+    // A photo already on an order waiting in revision or in a batch stays that order's: replace it there first.
+    const inUse = await sql<{ number: string }>`
+      select o.number from job_orders jo join orders o on o.id = jo.order_id
+      where jo.job_id = ${jobId} and o.state in ('revision', 'batch') and jo.photos @> ${JSON.stringify([{ id: photoId }])}::jsonb
+      limit 5`.execute(trx);
+    if (inUse.rows.length) {
+      throw conflict('photo_in_use', `Photo ${photoId} is on order(s) ${inUse.rows.map((r) => r.number).join(', ')} waiting in revision or in a batch; change their photos first.`, { param: 'photoId' });
+    }
+    await this.unpopulate(trx, jobId);
     const row = await trx
       .updateTable('job_photos')
       .set({ access_code: code, group_name: input.groupName ?? null })
@@ -321,6 +331,18 @@ export class JobService {
       .executeTakeFirst();
     if (!row) throw notFound('photo', photoId);
     return photoView(row);
+  }
+
+  /**
+   * Photos changed (uploaded or re-tagged): what populate gave the job's orders still in a
+   * collection may be wrong now (the seed: "change the access code, then retry populating"),
+   * so they must be populated again before they can be placed (409 photos_not_populated);
+   * until then they show no photos (one may be another child's).
+   */
+  private async unpopulate(trx: Trx, jobId: string): Promise<void> {
+    await sql`
+      update job_orders jo set populated_at = null, photos = '[]'::jsonb from orders o
+      where o.id = jo.order_id and jo.job_id = ${jobId} and o.state = 'collection' and jo.populated_at is not null`.execute(trx);
   }
 
   async listPhotos(db: Db, jobId: string, filter: { accessCode?: string | undefined }, page: PageRequest): Promise<Page<PhotoView>> {
