@@ -549,4 +549,25 @@ describe('prepay jobs under concurrency', () => {
     expect(moved.status).toBe(409);
     expect(moved.body.error.code).toBe('photo_in_use');
   });
+
+  it('a step taken while a batch waits past its deadline for a late sweep: the release is dated after it, never before', async () => {
+    const start = new Date((await h.get('/v1/test/clock')).body.now);
+    const deadline = new Date(start.getTime() + HOUR * 1000).toISOString();
+    const { job: j, subjects } = await job({ batchReleaseAt: deadline });
+    const a = await preOrder(j, subjects[0]!.accessCode, { credit: true });
+    await uploadPhotos(j.id, [{ accessCode: subjects[0]!.accessCode, fileName: 'A.jpg' }]);
+    await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/populate`, {});
+    await h.post(`/v1/jobs/${j.id}/collections/${j.collectionId}/place`, {});
+    // Past the deadline with no sweep yet, staff refund part of the order (a system step would not wait).
+    const late = new Date(start.getTime() + 2 * HOUR * 1000);
+    await h.app.sandboxClock!.setTo(late);
+    const refund = await h.post(`/v1/orders/${a.order.id}/refunds`, { amount: 500, destination: 'account_credit', reason: 'Retouching not offered' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(200);
+    await advance(h, 1);
+    const events = (await h.get(`/v1/orders/${a.order.id}`)).body.events;
+    expect(events.slice(-2).map((e: any) => [e.transition, e.createdAt])).toEqual([
+      ['refund', late.toISOString()],
+      ['auto_release', late.toISOString()],
+    ]);
+  });
 });

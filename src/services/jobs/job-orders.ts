@@ -42,7 +42,6 @@ interface HeldOrder {
   group_name: string | null;
   subject_name: string | null;
   number: string;
-  updated_at: Date;
 }
 
 export interface OrderRef {
@@ -373,12 +372,8 @@ export class JobOrderService {
   }
 
   private async release(trx: Trx, jobId: string, batchId: string, held: HeldOrder[], how: { actor: Actor; transition: 'release' | 'auto_release'; idempotencyKey: string; now: Date }) {
-    for (const o of held) {
-      // At the batch's time, but never before the order's own last step (a refund while it
-      // waited past the deadline for a late sweep): its history never runs backwards.
-      const at = o.updated_at.getTime() > how.now.getTime() ? o.updated_at : how.now;
-      await this.move(trx, o.order_id, how.transition, how.actor, `${how.idempotencyKey}:${o.order_id}`, at);
-    }
+    // At the batch's time (the engine never dates a step before the order's last one).
+    for (const o of held) await this.move(trx, o.order_id, how.transition, how.actor, `${how.idempotencyKey}:${o.order_id}`, how.now);
     await trx
       .updateTable('job_batches')
       .set({ status: 'released', released_at: how.now, released_by: actorLabel(how.actor) })
@@ -418,7 +413,7 @@ export class JobOrderService {
   /** The job's orders asked for, their rows locked (a cancel racing a placement waits or is waited for), oldest first. */
   private async holdOrders(trx: Trx, by: { collectionId?: string; batchId?: string; jobId?: string; orderId?: string; states?: string[] }): Promise<HeldOrder[]> {
     const rows = await sql<HeldOrder>`
-      select jo.order_id, o.state, jo.photos, jo.populated_at, s.access_code, s.group_name, s.name as subject_name, o.number, o.updated_at
+      select jo.order_id, o.state, jo.photos, jo.populated_at, s.access_code, s.group_name, s.name as subject_name, o.number
       from job_orders jo
       join orders o on o.id = jo.order_id
       join job_subjects s on s.id = jo.subject_id
@@ -429,7 +424,7 @@ export class JobOrderService {
         and ${by.states ? sql`o.state in (${sql.join(by.states)})` : sql`true`}
       order by jo.order_id
       for update of o, jo`.execute(trx);
-    return rows.rows.map((r) => ({ ...r, populated_at: r.populated_at === null ? null : new Date(r.populated_at), updated_at: new Date(r.updated_at) }));
+    return rows.rows.map((r) => ({ ...r, populated_at: r.populated_at === null ? null : new Date(r.populated_at) }));
   }
 
   private async move(trx: Trx, orderId: string, transition: string, actor: Actor, idempotencyKey: string, now?: Date): Promise<void> {

@@ -145,7 +145,9 @@ async function transitionOn(
   if (!process) throw new Error(`order ${order.id} runs unknown process ${order.process}@${order.process_version}`);
   const role = processActorOf(req.actor, order);
   const transition = requireTransition(process, order.state, req.transition, role);
-  const now = req.now ?? deps.s.clock.now();
+  // A transition given its own time (a schedule firing late: a deadline, a batch release)
+  // runs at that time, but never before the order's last step, so history never runs backwards.
+  const now = req.now ? new Date(Math.max(req.now.getTime(), order.updated_at.getTime())) : deps.s.clock.now();
   if (role !== 'system') refuseIfDeadlinePassed(rec, now);
   // Every field named, in one order, and no spread: on Node 20 an object begun with
   // `{ ...deps, … }` costs ~1 µs per property added after the spread (V8 gives the clone a
