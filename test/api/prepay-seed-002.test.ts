@@ -89,6 +89,8 @@ describe('seed 002: I. Photo Upload, II. Photo Population and Order Creation, II
   it('names list with access codes, pre-orders paid up front, photos populated (own and group), orders placed into the open batch, the batch released by hand, receipt confirmed, payout scheduled', async () => {
     const { job: j, subjects } = await job();
     // The names list: sorted by name, each with its own code.
+    const listed = await h.get('/v1/jobs?limit=3');
+    expect(listed.body.data.map((x: any) => x.products.map((p: any) => p.name))).toEqual(listed.body.data.map(() => PRODUCTS.map((p) => p.name)));
     const list = await h.get(`/v1/jobs/${j.id}/subjects?limit=10`);
     expect(list.body.data.map((s: any) => s.name)).toEqual(['Ava Brown', 'Ben Carter', 'Cleo Diaz']);
     expect(new Set(subjects.map((s) => s.accessCode)).size).toBe(3);

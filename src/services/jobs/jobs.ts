@@ -80,14 +80,27 @@ export class JobService {
 
   /** The job's price list, in the order it is offered. */
   async products(db: Db | Trx, jobId: string): Promise<JobProduct[]> {
+    return (await this.productsOf(db, [jobId])).get(jobId) ?? [];
+  }
+
+  /** The price lists of several jobs in one read (a page of jobs). */
+  private async productsOf(db: Db | Trx, jobIds: string[]): Promise<Map<string, JobProduct[]>> {
+    const out = new Map<string, JobProduct[]>();
+    if (jobIds.length === 0) return out;
     const rows = await db
       .selectFrom('job_products as p')
       .innerJoin('services as s', 's.id', 'p.service_id')
-      .select(['s.id', 's.name', 's.unit_amount'])
-      .where('p.job_id', '=', jobId)
+      .select(['p.job_id', 's.id', 's.name', 's.unit_amount'])
+      .where('p.job_id', 'in', jobIds)
+      .orderBy('p.job_id')
       .orderBy('p.position')
       .execute();
-    return rows.map((r) => ({ serviceId: r.id, name: r.name, unitAmount: Number(r.unit_amount) }));
+    for (const r of rows) {
+      const list = out.get(r.job_id) ?? [];
+      list.push({ serviceId: r.id, name: r.name, unitAmount: Number(r.unit_amount) });
+      out.set(r.job_id, list);
+    }
+    return out;
   }
 
   /** Replaces the price list; each product must be the provider's, in the job's currency, and not a session (no slots). */
@@ -180,9 +193,8 @@ export class JobService {
     if (filter.providerId) q = q.where('jobs.provider_id', '=', filter.providerId);
     if (page.startingAfter) q = q.where('jobs.id', '<', page.startingAfter);
     const rows = await q.execute();
-    const views: JobView[] = [];
-    for (const r of rows) views.push(jobView(r, r.collection_id, await this.products(db, r.id)));
-    return toPage(views, page.limit);
+    const products = await this.productsOf(db, rows.map((r) => r.id));
+    return toPage(rows.map((r) => jobView(r, r.collection_id, products.get(r.id) ?? [])), page.limit);
   }
 
   /**
